@@ -1,0 +1,1 @@
+"""pytest plugin for adcheck (entry point ``pytest11``): fixtures and options."""
