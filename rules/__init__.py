@@ -1,0 +1,7 @@
+"""adcheck's built-in adjoint rules for NumPy, one module per family.
+
+Importing this package registers every rule. Each rule declares its input domain so that
+``adcheck verify --builtin`` (and the test suite) can prove it with the property-based checker.
+"""
+
+from . import indexing, linalg, reductions, shape, ufuncs  # noqa: F401  (registration)

@@ -1,0 +1,400 @@
+"""Differentiation entry points: pullback, gradient, derivative, jacobian, hessian, trace.
+
+>>> import numpy as np
+>>> import adcheck as ad
+>>> s = lambda x: np.sin(x ** 2) * 5
+>>> y, back = ad.pullback(s, 4.0)
+>>> float(y), back(1.0)
+(-1.4395165833253265, (-38.30637921293538,))
+"""
+
+from __future__ import annotations
+
+import copy
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..tree import flatten, is_container, unflatten
+from .errors import NotDifferentiable
+from .params import Grads, Params
+from .tape import Tape
+from .tracer import Traced, active_params
+
+__all__ = ["pullback", "gradient", "derivative", "jacobian", "hessian", "trace", "Trace"]
+
+
+# -- turning inputs into traced values and back ---------------------------------------------
+
+
+class _Input:
+    """Bookkeeping for one differentiable leaf: its slot and how to hand its gradient back."""
+
+    __slots__ = ("slot", "shape", "dtype", "python_scalar")
+
+    def __init__(self, slot: int, shape: tuple, dtype: np.dtype, python_scalar: bool):
+        self.slot = slot
+        self.shape = shape
+        self.dtype = dtype
+        self.python_scalar = python_scalar
+
+    def gradient(self, cts: dict[int, Any]) -> Any:
+        g = cts.get(self.slot)
+        if g is None:
+            g = np.zeros(self.shape, self.dtype)
+        if self.python_scalar and type(g) is not Traced:
+            return float(g)
+        return g
+
+
+def _box_leaf(leaf: Any, tape: Tape, name: str) -> tuple[Any, _Input | None]:
+    """A traced stand-in for one leaf, or the leaf itself when it is not differentiable."""
+    t = type(leaf)
+    if leaf is None or t is bool or t is str or isinstance(leaf, (np.bool_, type)):
+        return leaf, None
+    if t is Traced:
+        value = leaf
+        shape, dtype, scalar = leaf.shape, leaf.dtype, False
+    elif t is int or t is float:
+        value = np.float64(leaf)
+        shape, dtype, scalar = (), value.dtype, True
+    elif isinstance(leaf, (np.ndarray, np.generic)):
+        kind = leaf.dtype.kind
+        if kind in "iu":
+            value = np.asarray(leaf, dtype=np.float64)
+        elif kind == "f":
+            value = leaf.view(np.ndarray) if isinstance(leaf, np.ndarray) else leaf
+        elif kind == "c":
+            raise TypeError(
+                "complex inputs are not supported by adcheck's rules yet; differentiate the "
+                "real and imaginary parts as separate real arrays."
+            )
+        else:
+            return leaf, None
+        shape, dtype, scalar = np.shape(value), value.dtype, False
+    else:
+        return leaf, None
+    slot = tape.new_slot()
+    tape.names[slot] = name
+    return Traced(value, tape, slot), _Input(slot, shape, dtype, scalar)
+
+
+def _box_tree(tree: Any, tape: Tape, name: str) -> tuple[Any, list]:
+    leaves, spec = flatten(tree)
+    boxed, infos = [], []
+    for i, leaf in enumerate(leaves):
+        b, info = _box_leaf(leaf, tape, name if len(leaves) == 1 else f"{name}{i + 1}")
+        boxed.append(b)
+        infos.append(info)
+    return unflatten(spec, boxed), [spec, infos]
+
+
+def _grad_tree(record: list, cts: dict[int, Any]) -> Any:
+    spec, infos = record
+    return unflatten(spec, [None if i is None else i.gradient(cts) for i in infos])
+
+
+def _arg_names(f: Callable, n: int) -> list[str]:
+    code = getattr(f, "__code__", None)
+    if code is not None and code.co_argcount >= n and not (code.co_flags & 0x04):
+        return list(code.co_varnames[:n])
+    if n == 1:
+        return ["x"]
+    return [f"x{i + 1}" for i in range(n)]
+
+
+# -- what f closes over ----------------------------------------------------------------------
+
+
+class _FunctionInputs:
+    """Trace the values a function closes over, or a callable object's fields."""
+
+    def __init__(self, f: Callable, tape: Tape):
+        self.f = f
+        self.tape = tape
+        self.cells: list[tuple[Any, str, Any, list]] = []  # (cell, name, old, record)
+        self.object_record: list | None = None
+        self.callable = f
+
+    def __enter__(self) -> Callable:
+        f = self.f
+        if isinstance(f, types.FunctionType):
+            for name, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
+                try:
+                    old = cell.cell_contents
+                except ValueError:  # an empty cell
+                    continue
+                if callable(old) and not is_container(old):
+                    continue
+                boxed, record = _box_tree(old, self.tape, name)
+                if not any(i is not None for i in record[1]):
+                    continue
+                cell.cell_contents = boxed
+                self.cells.append((cell, name, old, record))
+        elif not isinstance(f, (types.BuiltinFunctionType, types.MethodType, np.ufunc)):
+            if is_container(f):
+                boxed, self.object_record = _box_tree(f, self.tape, type(f).__name__)
+                self.callable = boxed
+            elif hasattr(f, "__dict__"):
+                obj = copy.copy(f)
+                fields = dict(vars(f))
+                boxed, self.object_record = _box_tree(fields, self.tape, type(f).__name__)
+                obj.__dict__.update(boxed)
+                self.callable = obj
+        return self.callable
+
+    def __exit__(self, *exc: Any) -> None:
+        for cell, _, old, _ in self.cells:
+            cell.cell_contents = old
+
+    def gradient(self, cts: dict[int, Any]) -> Any:
+        if self.cells:
+            return {name: _grad_tree(record, cts) for _, name, _, record in self.cells}
+        if self.object_record is not None:
+            grads = _grad_tree(self.object_record, cts)
+            if is_container(self.f):
+                return grads
+            obj = copy.copy(self.f)
+            obj.__dict__.update(grads)
+            return obj
+        return None
+
+
+# -- the entry points ------------------------------------------------------------------------
+
+
+def pullback(f: Callable, *args: Any, include_fn: bool = False) -> tuple[Any, Callable]:
+    """Run ``f(*args)`` recording a tape; return the value and its pullback.
+
+    ``back(dy)`` maps a cotangent of the output (same structure as the output) to a tuple with
+    one cotangent per argument (same structure as the argument; ``None`` for arguments that
+    are not differentiable, such as booleans). With ``include_fn=True`` the tuple starts with
+    the gradient with respect to what ``f`` closes over (a dict by variable name) or, for a
+    callable object, its fields (an object of the same type). ``back`` may be called again.
+
+    >>> import numpy as np
+    >>> f = lambda x: np.array([1.0, 0.0]) * x[0] + np.array([0.0, 1.0]) * x[0] * x[1]
+    >>> y, back = pullback(f, np.array([1.0, 2.0]))
+    >>> back(np.array([0.0, 1.0]))
+    (array([2., 1.]),)
+    >>> b = 3
+    >>> addg = lambda a: a + b
+    >>> pullback(addg, 4, include_fn=True)[1](1.0)
+    ({'b': 1.0}, 1.0)
+    """
+    y, back, _ = _pullback(f, args, include_fn, Tape())
+    return y, back
+
+
+def _pullback(
+    f: Callable, args: tuple, include_fn: bool, tape: Tape
+) -> tuple[Any, Callable, Callable]:
+    """Record ``f(*args)`` on ``tape``; return the value, ``back`` and the raw ``sweep``."""
+    names = _arg_names(f, len(args))
+    boxed_args, records = [], []
+    for a, name in zip(args, names):
+        boxed, record = _box_tree(a, tape, name)
+        boxed_args.append(boxed)
+        records.append(record)
+    fn_inputs = _FunctionInputs(f, tape) if include_fn else None
+    try:
+        if fn_inputs is not None:
+            with fn_inputs as g:
+                out = g(*boxed_args)
+        else:
+            out = f(*boxed_args)
+    finally:
+        tape.closed = True
+
+    out_leaves, out_spec = flatten(out)
+    out_slots = []
+    values = []
+    for leaf in out_leaves:
+        if type(leaf) is Traced and leaf._tape is tape:
+            out_slots.append((leaf._slot, leaf.shape, leaf.dtype))
+            values.append(leaf._value)
+        else:
+            if type(leaf) is Traced and leaf._tape.level > tape.level:
+                raise NotDifferentiable("a traced value of an inner level escaped its pullback")
+            out_slots.append(None)
+            values.append(leaf)
+    y = unflatten(out_spec, values)
+
+    def sweep(dy: Any) -> dict[int, Any]:
+        dy_leaves, dy_spec = flatten(dy)
+        if len(dy_leaves) != len(out_leaves) or (len(out_leaves) > 1 and dy_spec != out_spec):
+            raise ValueError(
+                f"the cotangent must have the output's structure {out_spec!r}, got {dy_spec!r}"
+            )
+        seeds: dict[int, Any] = {}
+        for d, info, v in zip(dy_leaves, out_slots, values):
+            if info is None or d is None:
+                continue
+            slot, shape, dtype = info
+            if type(d) is not Traced:
+                d = np.asarray(d)
+                if d.dtype != dtype:
+                    d = d.astype(dtype)
+            if np.shape(d) != shape:
+                raise ValueError(
+                    f"the cotangent has shape {np.shape(d)} but the output has shape {shape}; "
+                    "pass one value per output element."
+                )
+            seeds[slot] = d if slot not in seeds else seeds[slot] + d
+        return tape.backward(seeds)
+
+    def back(dy: Any) -> tuple:
+        cts = sweep(dy)
+        grads = tuple(_grad_tree(r, cts) for r in records)
+        if fn_inputs is not None:
+            return (fn_inputs.gradient(cts),) + grads
+        return grads
+
+    return y, back, sweep
+
+
+def gradient(f: Callable, *args: Any) -> Any:
+    """The gradient of a scalar function: one entry per argument, shaped like the argument.
+
+    With a single :class:`Params` argument, ``f`` takes no arguments and the result is a
+    :class:`Grads` indexed by parameter.
+
+    >>> gradient(lambda x, y: 2 * x + 3 * y, 1, 1)
+    (2.0, 3.0)
+    """
+    if len(args) == 1 and isinstance(args[0], Params):
+        return _gradient_params(f, args[0])
+    y, back = pullback(f, *args)
+    return back(_scalar_seed(y))
+
+
+def _scalar_seed(y: Any) -> Any:
+    if type(y) is Traced:
+        if y.shape != ():
+            raise ValueError(_not_scalar(y.shape))
+        return np.ones((), y.dtype)
+    shape = np.shape(y)
+    if shape != () or not np.issubdtype(np.result_type(y), np.number):
+        raise ValueError(_not_scalar(shape) if shape != () else
+                         f"gradient needs a real scalar output, got {type(y).__name__}")
+    return np.ones((), np.result_type(y))
+
+
+def _not_scalar(shape: tuple) -> str:
+    return (
+        f"gradient needs a scalar output, but the function returned shape {shape}; reduce it "
+        "(e.g. .sum()) or use adcheck.pullback / adcheck.jacobian."
+    )
+
+
+def _gradient_params(f: Callable, params: Params) -> Grads:
+    tape = Tape()
+    slots = []
+    try:
+        for p in params:
+            slot = tape.new_slot()
+            tape.names[slot] = f"p{len(slots) + 1}"
+            active_params[id(p)] = Traced(p.view(np.ndarray), tape, slot)
+            slots.append(slot)
+        y, _, sweep = _pullback(f, (), False, tape)
+    finally:
+        for p in params:
+            active_params.pop(id(p), None)
+    cts = sweep(_scalar_seed(y))
+    by_id = {}
+    for p, slot in zip(params, slots):
+        g = cts.get(slot)
+        by_id[id(p)] = np.zeros(p.shape, p.dtype) if g is None else g
+    return Grads(by_id, params)
+
+
+def derivative(f: Callable) -> Callable:
+    """``f'`` for a scalar function of one scalar (Zygote's ``f'``).
+
+    >>> derivative(lambda x: 5 * x + 3)(10)
+    5.0
+    """
+
+    def df(x: Any) -> Any:
+        return gradient(f, x)[0]
+
+    df.__name__ = f"d{getattr(f, '__name__', 'f')}"
+    return df
+
+
+def jacobian(f: Callable, *args: Any) -> tuple:
+    """Jacobians by reverse sweeps, one per argument, shaped ``out.shape + arg.shape``.
+
+    >>> jacobian(lambda x: np.array([1.0, 0.0]) * x[0] * x[1], np.array([2.0, 3.0]))[0]
+    array([[3., 2.],
+           [0., 0.]])
+    """
+    y, back = pullback(f, *args)
+    if type(y) is Traced:
+        out_shape = y.shape
+    else:
+        out_shape = np.shape(y)
+        if is_container(y):
+            raise TypeError("jacobian needs a function that returns one array")
+    n_out = int(np.prod(out_shape))
+    dtype = np.result_type(y) if type(y) is not Traced else y.dtype
+    rows = []
+    for k in range(n_out):
+        e = np.zeros(n_out, dtype)
+        e[k] = 1.0
+        rows.append(back(e.reshape(out_shape)))
+    result = []
+    for i, a in enumerate(args):
+        leaves = [r[i] for r in rows]
+        if leaves[0] is None:
+            result.append(None)
+            continue
+        stacked = np.stack([np.asarray(g) if type(g) is not Traced else g for g in leaves])
+        result.append(np.reshape(stacked, out_shape + np.shape(leaves[0])))
+    return tuple(result)
+
+
+def hessian(f: Callable, x: Any) -> Any:
+    """The exact Hessian of a scalar function, by differentiating its gradient (nested levels).
+
+    >>> hessian(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    return jacobian(lambda v: gradient(f, v)[0], x)[0]
+
+
+class Trace:
+    """A recorded Wengert list: ``str()`` prints one ``y_k = fn(args)`` line per primitive."""
+
+    def __init__(self, tape: Tape, value: Any):
+        self.tape = tape
+        self.value = value
+
+    @property
+    def entries(self) -> list:
+        return self.tape.entries
+
+    def __len__(self) -> int:
+        return len(self.tape.entries)
+
+    def __str__(self) -> str:
+        return str(self.tape)
+
+    def __repr__(self) -> str:
+        return f"Trace({len(self)} entries)\n{self}"
+
+
+def trace(f: Callable, *args: Any, record_source: bool = False) -> Trace:
+    """Record ``f(*args)`` and return its Wengert list.
+
+    >>> print(trace(lambda x: np.sin(x ** 2) * 5.0, 4.0))
+    y1 = square(x)
+    y2 = sin(y1)
+    y3 = multiply(y2, 5.0)
+    """
+    tape = Tape(record_source=record_source)
+    y, _, _ = _pullback(f, args, False, tape)
+    return Trace(tape, y)

@@ -1,0 +1,268 @@
+"""The tape: a Wengert list of primitive calls in execution order, and the reverse sweep.
+
+Every traced value names a *slot* on its tape. Each entry records one primitive call: the
+slots it read, the slot(s) it wrote, and the pullback its rule returned. The reverse sweep
+walks the entries backwards, hands each pullback the cotangent of its output, and adds what
+comes back into the cotangents of the inputs (the chain rule, one line at a time). It frees
+each output's cotangent as soon as it has been pulled back.
+
+>>> import numpy as np
+>>> import adcheck as ad
+>>> print(ad.trace(lambda x: np.sin(x ** 2) * 5.0, 4.0))
+y1 = square(x)
+y2 = sin(y1)
+y3 = multiply(y2, 5.0)
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from .errors import RuleError
+
+__all__ = ["Tape", "Entry"]
+
+_level_counter = itertools.count(1)
+
+
+class Entry:
+    """One line of the Wengert list: ``outputs = fn(*args, **kwargs)`` and its pullback.
+
+    ``inputs`` holds ``(position, item, slot, shape, dtype)`` for each traced argument
+    (``item`` is the index inside a list argument such as ``np.stack([a, b])``, else -1).
+    ``args`` are the values the rule saw, so a checker can re-run the rule right there.
+    """
+
+    __slots__ = ("fn", "rule", "args", "kwargs", "pullback", "inputs", "outputs", "out_meta",
+                 "source")
+
+    def __init__(self, fn, rule, args, kwargs, pullback, inputs, outputs, out_meta, source):
+        self.fn = fn
+        self.rule = rule
+        self.args = args
+        self.kwargs = kwargs
+        self.pullback = pullback
+        self.inputs = inputs
+        self.outputs = outputs  # a slot, or a tuple of slots for a tuple-valued primitive
+        self.out_meta = out_meta  # (shape, dtype) per output of a tuple-valued primitive
+        self.source = source  # (file, line, function) of the user's call, when recorded
+
+
+class Tape:
+    """The recording of one differentiation level.
+
+    Levels nest: a pullback taken while another is being recorded gets a higher level, and
+    values of both levels may meet in one operation (the higher level is handled first).
+    """
+
+    __slots__ = ("level", "entries", "n_slots", "names", "closed", "record_source")
+
+    def __init__(self, record_source: bool = False):
+        self.level = next(_level_counter)
+        self.entries: list[Entry] = []
+        self.n_slots = 0
+        self.names: dict[int, str] = {}  # input slot -> readable name
+        self.closed = False
+        self.record_source = record_source
+
+    def new_slot(self) -> int:
+        s = self.n_slots
+        self.n_slots = s + 1
+        return s
+
+    # -- the reverse sweep -------------------------------------------------------------
+
+    def backward(self, seeds: dict[int, Any]) -> dict[int, Any]:
+        """Pull the output cotangents ``seeds`` (slot -> cotangent) back to every input slot.
+
+        Returns the cotangents left at the end: those of slots no entry produced (the inputs).
+        """
+        cts = dict(seeds)
+        pop = cts.pop
+        for entry in reversed(self.entries):
+            outs = entry.outputs
+            if type(outs) is int:
+                dy = pop(outs, None)
+                if dy is None:
+                    continue
+            else:
+                dys = [pop(s, None) for s in outs]
+                if all(d is None for d in dys):
+                    continue
+                dy = tuple(
+                    np.zeros(shape, dtype) if d is None else d
+                    for d, (shape, dtype) in zip(dys, entry.out_meta)
+                )
+            grads = entry.pullback(dy)
+            if type(grads) is not tuple:
+                grads = _as_tuple(grads, entry)
+            if len(grads) != len(entry.args):
+                raise RuleError(
+                    f"the adjoint of {_name(entry)} returned {len(grads)} cotangent(s) for "
+                    f"{len(entry.args)} positional argument(s); its pullback must return one "
+                    "per positional argument (None for those that are not differentiable)."
+                )
+            for pos, item, slot, shape, dtype in entry.inputs:
+                g = grads[pos]
+                if item >= 0 and g is not None:
+                    g = g[item]
+                if g is None:
+                    continue
+                g = project(g, shape, dtype, entry, pos)
+                prev = cts.get(slot)
+                cts[slot] = g if prev is None else prev + g
+        return cts
+
+    # -- printing ------------------------------------------------------------------------
+
+    def lines(self) -> list[str]:
+        """The Wengert list as text, one ``y_k = fn(args)`` line per entry."""
+        names = dict(self.names)
+        counter = itertools.count(1)
+        out = []
+        for entry in self.entries:
+            args = [_show(a) for a in entry.args]
+            for pos, item, slot, _, _ in entry.inputs:
+                label = names.get(slot, f"s{slot}")
+                if item >= 0:
+                    inner = args[pos]
+                    if not isinstance(inner, list):
+                        inner = [_show(v) for v in entry.args[pos]]
+                    inner[item] = label
+                    args[pos] = inner
+                else:
+                    args[pos] = label
+            text = ", ".join(
+                "[" + ", ".join(a) + "]" if isinstance(a, list) else a for a in args
+            )
+            if entry.kwargs:
+                text += ", " + ", ".join(f"{k}={_show(v)}" for k, v in entry.kwargs.items())
+            outs = (entry.outputs,) if type(entry.outputs) is int else entry.outputs
+            labels = []
+            for s in outs:
+                names[s] = f"y{next(counter)}"
+                labels.append(names[s])
+            out.append(f"{', '.join(labels)} = {_name(entry)}({text})")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def _name(entry: Entry) -> str:
+    from ..registry import function_name
+
+    return function_name(entry.fn)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, np.ndarray):
+        return f"array{value.shape}"
+    if isinstance(value, type) or isinstance(value, np.dtype):
+        return np.dtype(value).name
+    return repr(value)
+
+
+def _as_tuple(grads: Any, entry: Entry) -> tuple:
+    if isinstance(grads, list):
+        return tuple(grads)
+    raise RuleError(
+        f"the adjoint of {_name(entry)} returned {type(grads).__name__} from its pullback; "
+        "it must return a tuple with one cotangent per positional argument, "
+        "e.g. `lambda dy: (dy * 2,)` for a function of one argument."
+    )
+
+
+# -- unbroadcasting and dtype projection, done once here so that rules stay short ----------
+
+
+def project(g: Any, shape: tuple, dtype: np.dtype, entry: Entry | None, pos: int) -> Any:
+    """Bring a rule's cotangent to its primal's shape (sum over broadcast axes) and dtype.
+
+    >>> project(np.ones((4, 3)), (3,), np.dtype("float32"), None, 0)
+    array([4., 4., 4.], dtype=float32)
+    """
+    g_shape = getattr(g, "shape", None)
+    if g_shape is None:
+        g = np.asarray(g)
+        g_shape = g.shape
+    if g_shape != shape:
+        g = _unbroadcast(g, g_shape, shape, entry, pos)
+    g_dtype = g.dtype
+    if g_dtype != dtype:
+        if g_dtype.kind == "c" and dtype.kind != "c":
+            g = np.real(g)
+        if g.dtype != dtype:
+            g = _cast(g, dtype)
+    return g
+
+
+def _unbroadcast(g: Any, g_shape: tuple, shape: tuple, entry: Entry | None, pos: int) -> Any:
+    lead = len(g_shape) - len(shape)
+    fits = lead >= 0 and all(
+        s == 1 or s == gs for s, gs in zip(shape, g_shape[lead:])
+    )
+    if not fits:
+        who = f"the adjoint of {_name(entry)}" if entry is not None else "a cotangent"
+        raise RuleError(
+            f"{who} returned a cotangent of shape {g_shape} for argument {pos}, whose shape "
+            f"is {shape}; a cotangent must have its argument's shape (or a shape that "
+            "broadcasting produced from it)."
+        )
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and g_shape[lead + i] != 1
+    )
+    if axes:
+        g = np.sum(g, axis=axes)
+    if g.shape != shape:
+        g = np.reshape(g, shape)
+    return g
+
+
+def _cast(g: Any, dtype: np.dtype) -> Any:
+    from .tracer import Traced, cast
+
+    if type(g) is Traced:
+        return cast(g, dtype)
+    return np.asarray(g).astype(dtype, copy=False)
+
+
+def caller_source() -> tuple[str, int, str] | None:
+    """The first frame outside adcheck and NumPy: where the user's code made the call."""
+    skip = _skipped_dirs()
+    frame = sys._getframe(1)
+    while frame is not None:
+        file = frame.f_code.co_filename
+        if not file.startswith(skip):
+            return file, frame.f_lineno, frame.f_code.co_name
+        frame = frame.f_back
+    return None
+
+
+_SKIP: tuple[str, ...] = ()
+
+
+def _skipped_dirs() -> tuple[str, ...]:
+    global _SKIP
+    if not _SKIP:
+        from .. import rules
+
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        _SKIP = (
+            here + os.sep,
+            os.path.dirname(os.path.abspath(rules.__file__)) + os.sep,
+            os.path.dirname(os.path.abspath(np.__file__)) + os.sep,
+            "<__array_function__",
+        )
+    return _SKIP

@@ -1,0 +1,515 @@
+"""Traced values: the boxes that carry an array through user code and record what happens to it.
+
+A :class:`Traced` wraps a value (an array, or a ``Traced`` of a lower level when derivatives
+are nested) together with its tape and slot. It speaks NumPy's protocols
+(``__array_ufunc__``, ``__array_function__``) and Python's operators, so ``import numpy as np``
+code runs unchanged; every primitive call goes through :func:`apply_primitive`, which asks the
+registry for the rule, runs it on the unwrapped values, and appends one entry to the tape.
+
+Anything that would let a value escape the tape (``np.asarray``, ``float``, ``math.sin``,
+assignment into an array) raises :class:`NotDifferentiable` instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import registry
+from .errors import HOW_TO_REGISTER, NotDifferentiable
+from .tape import Entry, Tape, caller_source
+
+__all__ = ["Traced", "apply_primitive", "has_traced", "strip", "cast", "getitem"]
+
+_rules = registry._active
+_nondiff = registry._nondiff
+
+# id(param) -> the Traced standing for it while a gradient over Params is recorded
+active_params: dict[int, Traced] = {}
+
+
+class Traced:
+    """A value being differentiated. Behaves like the array it wraps; records every primitive.
+
+    >>> import adcheck as ad
+    >>> ad.gradient(lambda x: (x * x).sum(), np.array([1.0, 2.0]))
+    (array([2., 4.]),)
+    """
+
+    __slots__ = ("_value", "_tape", "_slot")
+    __array_priority__ = 100.0
+
+    def __init__(self, value: Any, tape: Tape, slot: int):
+        self._value = value
+        self._tape = tape
+        self._slot = slot
+
+    # -- NumPy's protocols ---------------------------------------------------------------
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = f"np.{ufunc.__name__}"
+        if "out" in kwargs:
+            raise NotDifferentiable(
+                f"{name}(..., out=...) writes into an array, which the tape cannot record. "
+                f"Assign the result instead: y = {name}(...)."
+            )
+        if method != "__call__":
+            reduction = _UFUNC_REDUCTIONS.get((ufunc, method))
+            if reduction is not None:
+                return reduction(*inputs, **kwargs)
+            raise NotDifferentiable(
+                f"{name}.{method} is not differentiable by adcheck. "
+                + HOW_TO_REGISTER.format(fn=f"{name}.{method}")
+            )
+        if kwargs:
+            kwargs = {k: v for k, v in kwargs.items() if v is not None}
+            if kwargs:
+                raise NotDifferentiable(
+                    f"{name} with keyword argument(s) {sorted(kwargs)} is not differentiable "
+                    "by adcheck; call it without them (use np.where for `where=`, "
+                    "astype for `dtype=`)."
+                )
+        return apply_primitive(ufunc, inputs, {})
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func in _INSPECT:
+            return func(*strip(args), **strip(kwargs))
+        return apply_primitive(func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        raise NotDifferentiable(
+            "a traced value was converted to a plain NumPy array (np.asarray, np.array, or "
+            "assignment into an array), which would drop it from the tape and give a wrong "
+            "gradient. Build arrays from traced values with np.stack / np.concatenate, or the "
+            "helpers in adcheck.numpy (array, full, set_at); for a function NumPy cannot "
+            "trace, make it a primitive with @adcheck.primitive and register an adjoint."
+        )
+
+    # -- conversions that would leave the tape ---------------------------------------------
+
+    def _escape(self, what: str):
+        raise NotDifferentiable(
+            f"{what} of a traced value would drop it from the tape and give a wrong gradient. "
+            "Use NumPy functions on the array (np.sin rather than math.sin); for a "
+            "function NumPy cannot trace, make it a primitive with @adcheck.primitive and "
+            "register an adjoint with @adcheck.adjoint."
+        )
+
+    def __float__(self):
+        self._escape("float()")
+
+    def __int__(self):
+        self._escape("int()")
+
+    def __complex__(self):
+        self._escape("complex()")
+
+    def __index__(self):
+        self._escape("Using as an index (or int()/range())")
+
+    def __bool__(self) -> bool:
+        # Python control flow on values is fine: the branch taken is what gets recorded.
+        return bool(strip(self))
+
+    def __setitem__(self, key, value):
+        raise NotDifferentiable(
+            "writing into a traced array (x[i] = v) is not recorded by the tape. Write it "
+            "functionally: x = adcheck.numpy.set_at(x, i, v), or use np.where."
+        )
+
+    # -- array attributes ----------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple:
+        return np.shape(self._value)
+
+    @property
+    def ndim(self) -> int:
+        return np.ndim(self._value)
+
+    @property
+    def size(self) -> int:
+        return int(np.size(self._value))
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.result_type(self._value)
+
+    @property
+    def T(self) -> Traced:
+        return np.transpose(self)
+
+    @property
+    def mT(self) -> Traced:
+        return np.swapaxes(self, -1, -2)
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __iter__(self):
+        for i in range(len(self._value)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        return f"Traced({strip(self)!r}, level={self._tape.level})"
+
+    # -- methods that NumPy code uses ----------------------------------------------------
+
+    def sum(self, *args, **kwargs):
+        return np.sum(self, *args, **kwargs)
+
+    def mean(self, *args, **kwargs):
+        return np.mean(self, *args, **kwargs)
+
+    def prod(self, *args, **kwargs):
+        return np.prod(self, *args, **kwargs)
+
+    def max(self, *args, **kwargs):
+        return np.max(self, *args, **kwargs)
+
+    def min(self, *args, **kwargs):
+        return np.min(self, *args, **kwargs)
+
+    def reshape(self, *shape, **kwargs):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return np.reshape(self, shape, **kwargs)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def swapaxes(self, a: int, b: int):
+        return np.swapaxes(self, a, b)
+
+    def dot(self, other):
+        return np.dot(self, other)
+
+    def ravel(self):
+        return np.ravel(self)
+
+    def flatten(self):
+        return np.reshape(self, (-1,))
+
+    def squeeze(self, axis=None):
+        return np.squeeze(self, axis)
+
+    def astype(self, dtype, copy: bool = True):
+        return cast(self, dtype)
+
+    def copy(self):
+        return self
+
+    def argmax(self, *args, **kwargs):
+        return np.argmax(strip(self), *args, **kwargs)
+
+    def argmin(self, *args, **kwargs):
+        return np.argmin(strip(self), *args, **kwargs)
+
+    def tolist(self):
+        self._escape("tolist()")
+
+    def item(self, *args):
+        self._escape("item()")
+
+    # -- operators -----------------------------------------------------------------------
+
+    def __getitem__(self, key):
+        return apply_primitive(getitem, (self, strip(key)), {})
+
+    def __neg__(self):
+        return apply_primitive(np.negative, (self,), {})
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return apply_primitive(np.absolute, (self,), {})
+
+    def __add__(self, other):
+        return apply_primitive(np.add, (self, other), {})
+
+    def __radd__(self, other):
+        return apply_primitive(np.add, (other, self), {})
+
+    def __sub__(self, other):
+        return apply_primitive(np.subtract, (self, other), {})
+
+    def __rsub__(self, other):
+        return apply_primitive(np.subtract, (other, self), {})
+
+    def __mul__(self, other):
+        return apply_primitive(np.multiply, (self, other), {})
+
+    def __rmul__(self, other):
+        return apply_primitive(np.multiply, (other, self), {})
+
+    def __truediv__(self, other):
+        return apply_primitive(np.true_divide, (self, other), {})
+
+    def __rtruediv__(self, other):
+        return apply_primitive(np.true_divide, (other, self), {})
+
+    def __matmul__(self, other):
+        return apply_primitive(np.matmul, (self, other), {})
+
+    def __rmatmul__(self, other):
+        return apply_primitive(np.matmul, (other, self), {})
+
+    def __pow__(self, other):
+        if type(other) in (int, float) and other == 2:
+            return apply_primitive(np.square, (self,), {})
+        return apply_primitive(np.power, (self, other), {})
+
+    def __rpow__(self, other):
+        return apply_primitive(np.power, (other, self), {})
+
+    def __floordiv__(self, other):
+        return np.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return np.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return np.remainder(self, other)
+
+    def __rmod__(self, other):
+        return np.remainder(other, self)
+
+    def __eq__(self, other):  # type: ignore[override]
+        return np.equal(strip(self), strip(other))
+
+    def __ne__(self, other):  # type: ignore[override]
+        return np.not_equal(strip(self), strip(other))
+
+    def __lt__(self, other):
+        return np.less(strip(self), strip(other))
+
+    def __le__(self, other):
+        return np.less_equal(strip(self), strip(other))
+
+    def __gt__(self, other):
+        return np.greater(strip(self), strip(other))
+
+    def __ge__(self, other):
+        return np.greater_equal(strip(self), strip(other))
+
+    __hash__ = object.__hash__
+
+
+# NumPy functions that only inspect an array: they get the concrete values.
+_INSPECT = {
+    np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
+    np.can_cast, np.min_scalar_type,
+}
+
+
+def strip(x: Any) -> Any:
+    """The concrete value under every level of tracing (containers are stripped one deep).
+
+    >>> strip([1.0, (2.0,)])
+    [1.0, (2.0,)]
+    """
+    t = type(x)
+    if t is Traced:
+        while type(x) is Traced:
+            x = x._value
+        return x
+    if t is tuple or t is list:
+        return t(strip(v) for v in x)
+    if t is dict:
+        return {k: strip(v) for k, v in x.items()}
+    return x
+
+
+def has_traced(args: tuple, kwargs: dict) -> bool:
+    """True when any argument (or an item of a list/tuple argument) is traced."""
+    for a in args:
+        t = type(a)
+        if t is Traced:
+            return True
+        if (t is list or t is tuple) and any(type(b) is Traced for b in a):
+            return True
+        if active_params and id(a) in active_params:
+            return True
+    return any(type(v) is Traced for v in kwargs.values())
+
+
+def _fn_label(fn: Any) -> str:
+    name = registry.function_name(fn)
+    module = getattr(fn, "__module__", "") or ""
+    if isinstance(fn, np.ufunc) or module.startswith("numpy"):
+        return f"np.{name}"
+    return name
+
+
+def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
+    """Run ``fn``'s rule on unwrapped ``args`` and record one tape entry for the top level.
+
+    The highest tracing level among the arguments is handled here; lower levels are
+    handled when the rule's own NumPy calls meet their values.
+    """
+    # Find the top tape among the arguments (and items of list arguments).
+    tape = None
+    level = 0
+    if active_params:
+        args = _substitute_params(args)
+    for a in args:
+        t = type(a)
+        if t is Traced:
+            if a._tape.level > level:
+                tape = a._tape
+                level = tape.level
+        elif t is list or t is tuple:
+            for b in a:
+                if type(b) is Traced and b._tape.level > level:
+                    tape = b._tape
+                    level = tape.level
+    for k, v in kwargs.items():
+        if type(v) is Traced:
+            raise NotDifferentiable(
+                f"{_fn_label(fn)} got a traced value as keyword argument {k}=; pass it "
+                "positionally so that its cotangent can be recorded."
+            )
+    if tape is None:  # nothing traced after all (e.g. only inactive parameters)
+        return fn(*args, **kwargs)
+    if tape.closed:
+        raise NotDifferentiable(
+            "a traced value was used after its pullback finished recording (it escaped the "
+            "function being differentiated, e.g. through a global or a closure); return "
+            "it from the function instead."
+        )
+
+    # Unwrap the top level; remember which arguments were traced at it.
+    unwrapped = list(args)
+    inputs = []
+    for pos, a in enumerate(args):
+        t = type(a)
+        if t is Traced:
+            if a._tape is tape:
+                v = a._value
+                unwrapped[pos] = v
+                inputs.append((pos, -1, a._slot, _shape(v), _dtype(v)))
+        elif t is list or t is tuple:
+            items = list(a)
+            for i, b in enumerate(a):
+                if type(b) is Traced and b._tape is tape:
+                    v = b._value
+                    items[i] = v
+                    inputs.append((pos, i, b._slot, _shape(v), _dtype(v)))
+            unwrapped[pos] = t(items)
+
+    if fn in _nondiff:
+        return fn(*strip(tuple(unwrapped)), **kwargs)
+    rule = _rules.get(fn)
+    if rule is None:
+        label = _fn_label(fn)
+        raise NotDifferentiable(
+            f"{label} has no adjoint rule, so adcheck cannot differentiate it. "
+            + HOW_TO_REGISTER.format(fn=label)
+        )
+    value, pullback = rule.rule(*unwrapped, **kwargs)
+
+    if type(value) is tuple:
+        outs = []
+        slots = []
+        meta = []
+        for v in value:
+            if _is_differentiable_value(v):
+                s = tape.new_slot()
+                slots.append(s)
+                meta.append((_shape(v), _dtype(v)))
+                outs.append(Traced(v, tape, s))
+            else:
+                slots.append(-1)
+                meta.append((_shape(v), _dtype(v)))
+                outs.append(v)
+        result: Any = tuple(outs)
+        outputs: Any = tuple(slots)
+    else:
+        if not _is_differentiable_value(value):
+            return value
+        outputs = tape.new_slot()
+        meta = None
+        result = Traced(value, tape, outputs)
+    source = caller_source() if tape.record_source else None
+    tape.entries.append(
+        Entry(fn, rule, unwrapped, kwargs, pullback, inputs, outputs, meta, source)
+    )
+    return result
+
+
+def _shape(v: Any) -> tuple:
+    s = getattr(v, "shape", None)
+    return s if s is not None else np.shape(v)
+
+
+def _dtype(v: Any) -> np.dtype:
+    d = getattr(v, "dtype", None)
+    if d is not None:
+        return d
+    if type(v) is float:
+        return _FLOAT64
+    return np.result_type(v)
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _is_differentiable_value(v: Any) -> bool:
+    d = getattr(v, "dtype", None)
+    if d is None:
+        return isinstance(v, (float, complex)) or type(v) is Traced
+    return d.kind in "fc"
+
+
+def _substitute_params(args: tuple) -> tuple:
+    out = []
+    for a in args:
+        t = type(a)
+        if t is list or t is tuple:
+            a = t(active_params.get(id(b), b) for b in a)
+        else:
+            a = active_params.get(id(a), a)
+        out.append(a)
+    return tuple(out)
+
+
+# -- a few primitives the engine itself needs ------------------------------------------------
+
+
+@registry.primitive
+def getitem(x: Any, key: Any) -> Any:
+    """``x[key]`` as a primitive (its adjoint lives in ``adcheck.rules.indexing``)."""
+    return x[key]
+
+
+@registry.primitive
+def cast(x: Any, dtype: Any) -> Any:
+    """``x.astype(dtype)`` as a primitive: the cotangent is cast back to ``x``'s dtype."""
+    return np.asarray(x).astype(dtype) if type(x) is not Traced else x.astype(dtype)
+
+
+@registry.adjoint(cast, builtin=True)
+def _cast_adjoint(x, dtype):
+    source = _dtype(x)
+    return cast(x, dtype), lambda dy: (cast(dy, source), None)
+
+
+def _reduction(fn):
+    def reduce(x, axis=0, dtype=None, out=None, keepdims=False, **kw):
+        if dtype is not None or out is not None or kw:
+            raise NotDifferentiable(f"{_fn_label(fn)} via ufunc.reduce with {kw} is not supported")
+        return fn(x, axis=axis, keepdims=keepdims)
+
+    return reduce
+
+
+_UFUNC_REDUCTIONS = {
+    (np.add, "reduce"): _reduction(np.sum),
+    (np.multiply, "reduce"): _reduction(np.prod),
+    (np.maximum, "reduce"): _reduction(np.max),
+    (np.minimum, "reduce"): _reduction(np.min),
+}

@@ -1,0 +1,220 @@
+"""The adjoint registry: which rule differentiates which function.
+
+A rule is ``rule(*args, **kwargs) -> (value, pullback)`` where ``pullback(dy)`` returns one
+cotangent per positional argument (``None`` where an argument is not differentiable). User
+rules override built-in ones; :func:`scoped_rules` restores the previous rules on exit.
+
+>>> import numpy as np
+>>> import adcheck as ad
+>>> @ad.primitive
+... def cube(x):
+...     return x ** 3
+>>> @ad.adjoint(cube)
+... def _(x):
+...     return cube(x), lambda dy: (3 * x ** 2 * dy,)
+>>> ad.gradient(cube, 2.0)
+(12.0,)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Rule",
+    "adjoint",
+    "primitive",
+    "nondifferentiable",
+    "lookup",
+    "rules",
+    "scoped_rules",
+    "is_primitive",
+]
+
+
+class Rule:
+    """A registered adjoint: the function it differentiates, the rule, and its input domain."""
+
+    __slots__ = ("fn", "rule", "domain", "builtin", "name", "source", "__weakref__")
+
+    def __init__(self, fn: Any, rule: Callable, domain: Any, builtin: bool):
+        self.fn = fn
+        self.rule = rule
+        self.domain = domain
+        self.builtin = builtin
+        self.name = function_name(fn)
+        self.source = _source_of(rule)
+
+    def __repr__(self) -> str:
+        kind = "builtin" if self.builtin else "user"
+        return f"<Rule {self.name} ({kind}) at {self.source}>"
+
+
+def function_name(fn: Any) -> str:
+    """A short readable name: ``sin`` for ``np.sin``, ``linalg.inv`` for ``np.linalg.inv``.
+
+    >>> function_name(np.linalg.inv), function_name(np.sin)
+    ('linalg.inv', 'sin')
+    """
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    module = getattr(fn, "__module__", None) or ""
+    if module.startswith("numpy.") and not module.startswith("numpy._core"):
+        sub = module.split(".")[1]
+        if sub in ("linalg", "fft"):
+            return f"{sub}.{name}"
+    return name
+
+
+def _source_of(obj: Any) -> str:
+    try:
+        obj = inspect.unwrap(obj)
+        file = inspect.getsourcefile(obj) or "?"
+        line = inspect.getsourcelines(obj)[1]
+        return f"{file}:{line}"
+    except (TypeError, OSError):
+        return "?"
+
+
+# Two layers so that a user rule never destroys a built-in one: lookups read the merged view.
+_builtin: dict[Any, Rule] = {}
+_user: dict[Any, Rule] = {}
+_active: dict[Any, Rule] = {}
+# Functions whose output carries no derivative (comparisons, floor, argmax, ...).
+_nondiff: set[Any] = set()
+
+
+def lookup(fn: Any) -> Rule | None:
+    """The rule in force for ``fn``, or None.
+
+    >>> lookup(np.sin).name
+    'sin'
+    """
+    return _active.get(fn)
+
+
+def rules(include_builtin: bool = True) -> list[Rule]:
+    """All rules in force, user rules first.
+
+    >>> any(r.name == "sin" for r in rules())
+    True
+    """
+    out = list(_user.values())
+    if include_builtin:
+        out += [r for f, r in _builtin.items() if f not in _user]
+    return out
+
+
+def _refresh() -> None:
+    _active.clear()
+    _active.update(_builtin)
+    _active.update(_user)
+
+
+_PRIMITIVE_ATTR = "__adcheck_primitive__"
+
+
+def is_primitive(fn: Any) -> bool:
+    """True for NumPy functions, ufuncs, and functions decorated with :func:`primitive`.
+
+    >>> is_primitive(np.sum), is_primitive(lambda x: x)
+    (True, False)
+    """
+    if isinstance(fn, np.ufunc) or getattr(fn, _PRIMITIVE_ATTR, False):
+        return True
+    module = getattr(fn, "__module__", None) or ""
+    return module == "numpy" or module.startswith("numpy.")
+
+
+def adjoint(fn: Any, domain: Any = None, *, builtin: bool = False) -> Callable[[Callable], Callable]:
+    """Register the decorated rule as the adjoint of ``fn`` (Zygote's ``@adjoint``).
+
+    ``fn`` is a NumPy function or ufunc, or a function made a primitive with :func:`primitive`.
+    The rule returns ``(value, pullback)``; the engine uses that value, so a rule may compute
+    the primal differently for AD while ``fn`` itself stays untouched. ``domain`` tells the
+    checker where to draw inputs (see :mod:`adcheck.domains`).
+
+    >>> @primitive
+    ... def add(a, b):
+    ...     return a + b
+    >>> @adjoint(add)
+    ... def _(a, b):
+    ...     return add(a, b), lambda dy: (dy, dy)
+    >>> import adcheck as ad
+    >>> y, back = ad.pullback(add, 2.0, 3.0)
+    >>> y, back(2.0)
+    (5.0, (2.0, 2.0))
+    """
+    if not is_primitive(fn):
+        name = getattr(fn, "__name__", repr(fn))
+        raise TypeError(
+            f"cannot register an adjoint for {name!r}: the engine traces through plain Python "
+            f"functions, so calls to it are never seen. Decorate it with @adcheck.primitive "
+            f"first, then register the rule with @adcheck.adjoint({name})."
+        )
+
+    def register(rule: Callable) -> Callable:
+        entry = Rule(fn, rule, domain, builtin)
+        (_builtin if builtin else _user)[fn] = entry
+        _refresh()
+        return rule
+
+    return register
+
+
+def nondifferentiable(*fns: Any) -> None:
+    """Declare functions whose outputs carry no derivative (their result is never traced).
+
+    >>> nondifferentiable(np.sign)
+    """
+    _nondiff.update(fns)
+
+
+def is_nondifferentiable(fn: Any) -> bool:
+    return fn in _nondiff
+
+
+@contextlib.contextmanager
+def scoped_rules() -> Iterator[None]:
+    """Rules registered inside the block are removed, and overridden ones restored, on exit.
+
+    >>> with scoped_rules():
+    ...     @adjoint(np.sin)
+    ...     def _(x):
+    ...         return np.sin(x), lambda dy: (-dy,)   # deliberately wrong, only in here
+    >>> lookup(np.sin).builtin
+    True
+    """
+    saved = dict(_user)
+    try:
+        yield
+    finally:
+        _user.clear()
+        _user.update(saved)
+        _refresh()
+
+
+def primitive(fn: Callable) -> Callable:
+    """Make ``fn`` a primitive: traced calls go through its registered adjoint, never inside.
+
+    >>> @primitive
+    ... def safe_log(x):
+    ...     return np.log(np.maximum(x, 1e-300))
+    >>> float(safe_log(np.e))
+    1.0
+    """
+    from .engine.tracer import apply_primitive, has_traced
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if has_traced(args, kwargs):
+            return apply_primitive(wrapper, args, kwargs)
+        return fn(*args, **kwargs)
+
+    setattr(wrapper, _PRIMITIVE_ATTR, True)
+    return wrapper

@@ -1,0 +1,161 @@
+"""Adjoint rules for NumPy's elementwise functions (ufuncs) and ``np.where``.
+
+Binary rules return the cotangent in the *broadcast* shape; the engine sums it back to each
+argument's shape (and casts it to its dtype), so the rules below are the textbook derivatives.
+
+>>> import numpy as np
+>>> import adcheck as ad
+>>> ad.gradient(lambda x: np.tanh(x).sum(), np.array([0.0, 1.0]))[0].round(6)
+array([1.      , 0.419974])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from adcheck import domains
+from adcheck.registry import adjoint
+
+real = domains.real()
+
+
+def _unary(ufunc: np.ufunc, derivative: Callable[[Any, Any], Any], domain: Any) -> None:
+    """Register ``dy * derivative(x, y)`` as the adjoint of the unary ``ufunc``."""
+
+    def rule(x):
+        y = ufunc(x)
+        return y, lambda dy: (dy * derivative(x, y),)
+
+    rule.__name__ = rule.__qualname__ = f"{ufunc.__name__}_adjoint"
+    rule.__doc__ = f"Adjoint of np.{ufunc.__name__}."
+    adjoint(ufunc, domain=domain, builtin=True)(rule)
+
+
+_unary(np.negative, lambda x, y: -1.0, real)
+_unary(np.positive, lambda x, y: 1.0, real)
+_unary(np.square, lambda x, y: 2 * x, real)
+_unary(np.reciprocal, lambda x, y: -(y * y), domains.nonzero())
+_unary(np.sqrt, lambda x, y: 0.5 / y, domains.positive())
+_unary(np.cbrt, lambda x, y: 1.0 / (3 * y * y), domains.nonzero())
+_unary(np.exp, lambda x, y: y, domains.real(-5, 5))
+_unary(np.exp2, lambda x, y: y * np.log(2.0), domains.real(-5, 5))
+_unary(np.expm1, lambda x, y: y + 1, domains.real(-5, 5))
+_unary(np.log, lambda x, y: 1 / x, domains.positive())
+_unary(np.log2, lambda x, y: 1 / (x * np.log(2.0)), domains.positive())
+_unary(np.log10, lambda x, y: 1 / (x * np.log(10.0)), domains.positive())
+_unary(np.log1p, lambda x, y: 1 / (1 + x), domains.interval(-0.9, 10))
+_unary(np.sin, lambda x, y: np.cos(x), real)
+_unary(np.cos, lambda x, y: -np.sin(x), real)
+_unary(np.tan, lambda x, y: 1 + y * y, domains.interval(-1.4, 1.4))
+_unary(np.arcsin, lambda x, y: 1 / np.sqrt(1 - x * x), domains.interval(-0.9, 0.9))
+_unary(np.arccos, lambda x, y: -1 / np.sqrt(1 - x * x), domains.interval(-0.9, 0.9))
+_unary(np.arctan, lambda x, y: 1 / (1 + x * x), real)
+_unary(np.sinh, lambda x, y: np.cosh(x), domains.real(-5, 5))
+_unary(np.cosh, lambda x, y: np.sinh(x), domains.real(-5, 5))
+_unary(np.tanh, lambda x, y: 1 - y * y, domains.real(-5, 5))
+_unary(np.arctanh, lambda x, y: 1 / (1 - x * x), domains.interval(-0.9, 0.9))
+# |x| has a kink at 0: the checker keeps its inputs away from it.
+_unary(np.absolute, lambda x, y: np.sign(x), domains.nonzero())
+
+
+@adjoint(np.add, domain=real, builtin=True)
+def _add(x, y):
+    """Adjoint of ``x + y``: the cotangent passes through to both."""
+    return np.add(x, y), lambda dy: (dy, dy)
+
+
+@adjoint(np.subtract, domain=real, builtin=True)
+def _subtract(x, y):
+    """Adjoint of ``x - y``."""
+    return np.subtract(x, y), lambda dy: (dy, -dy)
+
+
+@adjoint(np.multiply, domain=real, builtin=True)
+def _multiply(x, y):
+    """Adjoint of ``x * y``: each factor's cotangent is ``dy`` times the other factor."""
+    return np.multiply(x, y), lambda dy: (dy * y, dy * x)
+
+
+@adjoint(np.true_divide, domain=(real, domains.nonzero()), builtin=True)
+def _divide(x, y):
+    """Adjoint of ``x / y``."""
+    z = np.true_divide(x, y)
+    return z, lambda dy: (dy / y, -dy * z / y)
+
+
+@adjoint(np.power, domain=(domains.positive(0.1, 5.0), domains.real(-3, 3)), builtin=True)
+def _power(x, p):
+    """Adjoint of ``x ** p``; the exponent's cotangent uses ``log(x)`` and is 0 where x <= 0."""
+    z = np.power(x, p)
+
+    def back(dy):
+        dx = dy * p * np.power(x, p - 1)
+        positive = np.greater(x, 0)
+        dp = dy * z * np.log(np.where(positive, x, 1.0))
+        return dx, np.where(positive, dp, 0.0)
+
+    return z, back
+
+
+def _separated_pair(draw) -> tuple[tuple, dict]:
+    """Two broadcastable arrays whose entries differ by at least 0.1 (no ties, no kinks)."""
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3))
+    x = draw(hnp.arrays(np.float64, shape, elements=st.floats(-5, 5)))
+    gap = draw(hnp.arrays(np.float64, shape, elements=st.floats(0.1, 5)))
+    sign = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 1.0])))
+    return (x, x + sign * gap), {}
+
+
+_separated = domains.custom(_separated_pair, "two arrays whose entries differ by >= 0.1")
+
+
+def _extremum(ufunc: np.ufunc, pick_first: Callable) -> None:
+    def rule(x, y):
+        z = ufunc(x, y)
+
+        def back(dy):
+            # Ties (a kink) split the cotangent evenly, the subgradient's midpoint.
+            first = np.where(pick_first(x, y), 1.0, np.where(np.equal(x, y), 0.5, 0.0))
+            return dy * first, dy * (1.0 - first)
+
+        return z, back
+
+    rule.__name__ = rule.__qualname__ = f"{ufunc.__name__}_adjoint"
+    rule.__doc__ = f"Adjoint of np.{ufunc.__name__}; ties split the cotangent evenly."
+    adjoint(ufunc, domain=_separated, builtin=True)(rule)
+
+
+_extremum(np.maximum, np.greater)
+_extremum(np.minimum, np.less)
+
+
+def _where_args(draw) -> tuple[tuple, dict]:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3))
+    cond = draw(hnp.arrays(np.bool_, shape))
+    x = draw(hnp.arrays(np.float64, shape, elements=st.floats(-10, 10)))
+    y = draw(hnp.arrays(np.float64, shape[1:], elements=st.floats(-10, 10)))
+    return (cond, x, y), {}
+
+
+@adjoint(np.where, domain=domains.custom(_where_args, "condition, x, y (y broadcast)"),
+         builtin=True)
+def _where(cond, *xy):
+    """Adjoint of ``np.where(cond, x, y)``: the cotangent goes to the branch that was taken."""
+    if not xy:  # np.where(cond): indices, nothing to differentiate
+        return np.where(cond), lambda dy: (None,)
+    x, y = xy
+    zero = np.zeros((), np.result_type(x, y))
+    return np.where(cond, x, y), lambda dy: (
+        None,
+        np.where(cond, dy, zero),
+        np.where(cond, zero, dy),
+    )
