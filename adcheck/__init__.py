@@ -12,7 +12,7 @@ from .engine.errors import NotDifferentiable, RuleError
 from .engine.params import Grads, Param, Params, param
 from .registry import adjoint, primitive, scoped_rules
 
-from . import rules  # noqa: E402,F401,I001  (registers the built-in rules)
+from . import numpy, rules  # noqa: E402,F401,I001  (registers the built-in rules)
 
 __version__ = "0.1.0"
 

@@ -109,7 +109,9 @@ def nonzero(low: float = -10.0, high: float = 10.0, margin: float = 1e-1) -> Int
     return Interval(low, high, (0.0,), margin, "nonzero")
 
 
-def custom(draw_args: Callable[[Callable], tuple[tuple, dict]], description: str = "custom") -> Custom:
+def custom(
+    draw_args: Callable[[Callable], tuple[tuple, dict]], description: str = "custom"
+) -> Custom:
     """A domain drawn by hand: ``draw_args(draw) -> (args, kwargs)``.
 
     ``draw`` is hypothesis' draw function (from ``@st.composite``), so ``draw(st.integers())``

@@ -131,7 +131,9 @@ def is_primitive(fn: Any) -> bool:
     return module == "numpy" or module.startswith("numpy.")
 
 
-def adjoint(fn: Any, domain: Any = None, *, builtin: bool = False) -> Callable[[Callable], Callable]:
+def adjoint(
+    fn: Any, domain: Any = None, *, builtin: bool = False
+) -> Callable[[Callable], Callable]:
     """Register the decorated rule as the adjoint of ``fn`` (Zygote's ``@adjoint``).
 
     ``fn`` is a NumPy function or ufunc, or a function made a primitive with :func:`primitive`.

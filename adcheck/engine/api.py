@@ -32,20 +32,27 @@ __all__ = ["pullback", "gradient", "derivative", "jacobian", "hessian", "trace",
 class _Input:
     """Bookkeeping for one differentiable leaf: its slot and how to hand its gradient back."""
 
-    __slots__ = ("slot", "shape", "dtype", "python_scalar")
+    __slots__ = ("slot", "shape", "dtype", "kind")
 
-    def __init__(self, slot: int, shape: tuple, dtype: np.dtype, python_scalar: bool):
+    def __init__(self, slot: int, shape: tuple, dtype: np.dtype, kind: str):
         self.slot = slot
         self.shape = shape
         self.dtype = dtype
-        self.python_scalar = python_scalar
+        self.kind = kind  # "python", "scalar" (a NumPy scalar), "array" or "traced"
 
     def gradient(self, cts: dict[int, Any]) -> Any:
+        """The cotangent of this input, of the same kind as the input was."""
         g = cts.get(self.slot)
         if g is None:
             g = np.zeros(self.shape, self.dtype)
-        if self.python_scalar and type(g) is not Traced:
+        if type(g) is Traced:
+            return g
+        if self.kind == "python":
             return float(g)
+        if self.kind == "array" and type(g) is not np.ndarray:
+            return np.asarray(g)
+        if self.kind == "scalar" and type(g) is np.ndarray:
+            return g[()]
         return g
 
 
@@ -56,10 +63,10 @@ def _box_leaf(leaf: Any, tape: Tape, name: str) -> tuple[Any, _Input | None]:
         return leaf, None
     if t is Traced:
         value = leaf
-        shape, dtype, scalar = leaf.shape, leaf.dtype, False
+        shape, dtype, kind = leaf.shape, leaf.dtype, "traced"
     elif t is int or t is float:
         value = np.float64(leaf)
-        shape, dtype, scalar = (), value.dtype, True
+        shape, dtype, kind = (), value.dtype, "python"
     elif isinstance(leaf, (np.ndarray, np.generic)):
         kind = leaf.dtype.kind
         if kind in "iu":
@@ -73,12 +80,13 @@ def _box_leaf(leaf: Any, tape: Tape, name: str) -> tuple[Any, _Input | None]:
             )
         else:
             return leaf, None
-        shape, dtype, scalar = np.shape(value), value.dtype, False
+        shape, dtype = np.shape(value), value.dtype
+        kind = "array" if isinstance(leaf, np.ndarray) else "scalar"
     else:
         return leaf, None
     slot = tape.new_slot()
     tape.names[slot] = name
-    return Traced(value, tape, slot), _Input(slot, shape, dtype, scalar)
+    return Traced(value, tape, slot), _Input(slot, shape, dtype, kind)
 
 
 def _box_tree(tree: Any, tape: Tape, name: str) -> tuple[Any, list]:
@@ -223,13 +231,16 @@ def _pullback(
     y = unflatten(out_spec, values)
 
     def sweep(dy: Any) -> dict[int, Any]:
-        dy_leaves, dy_spec = flatten(dy)
+        if out_spec.kind is None:  # one array out: dy may be any array-like, e.g. a list
+            dy_leaves, dy_spec = [dy], out_spec
+        else:
+            dy_leaves, dy_spec = flatten(dy)
         if len(dy_leaves) != len(out_leaves) or (len(out_leaves) > 1 and dy_spec != out_spec):
             raise ValueError(
                 f"the cotangent must have the output's structure {out_spec!r}, got {dy_spec!r}"
             )
         seeds: dict[int, Any] = {}
-        for d, info, v in zip(dy_leaves, out_slots, values):
+        for d, info in zip(dy_leaves, out_slots):
             if info is None or d is None:
                 continue
             slot, shape, dtype = info
@@ -346,7 +357,7 @@ def jacobian(f: Callable, *args: Any) -> tuple:
         e[k] = 1.0
         rows.append(back(e.reshape(out_shape)))
     result = []
-    for i, a in enumerate(args):
+    for i in range(len(args)):
         leaves = [r[i] for r in rows]
         if leaves[0] is None:
             result.append(None)

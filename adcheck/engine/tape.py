@@ -60,15 +60,21 @@ class Tape:
     values of both levels may meet in one operation (the higher level is handled first).
     """
 
-    __slots__ = ("level", "entries", "n_slots", "names", "closed", "record_source")
+    __slots__ = ("level", "records", "n_slots", "names", "closed", "record_source")
 
     def __init__(self, record_source: bool = False):
         self.level = next(_level_counter)
-        self.entries: list[Entry] = []
+        # Plain tuples in Entry's field order: the hot path appends one per primitive call.
+        self.records: list[tuple] = []
         self.n_slots = 0
         self.names: dict[int, str] = {}  # input slot -> readable name
         self.closed = False
         self.record_source = record_source
+
+    @property
+    def entries(self) -> list[Entry]:
+        """The recorded lines, as :class:`Entry` objects."""
+        return [Entry(*r) for r in self.records]
 
     def new_slot(self) -> int:
         s = self.n_slots
@@ -84,8 +90,8 @@ class Tape:
         """
         cts = dict(seeds)
         pop = cts.pop
-        for entry in reversed(self.entries):
-            outs = entry.outputs
+        for record in reversed(self.records):
+            fn, _, args, _, pullback, inputs, outs, out_meta, _ = record
             if type(outs) is int:
                 dy = pop(outs, None)
                 if dy is None:
@@ -96,24 +102,25 @@ class Tape:
                     continue
                 dy = tuple(
                     np.zeros(shape, dtype) if d is None else d
-                    for d, (shape, dtype) in zip(dys, entry.out_meta)
+                    for d, (shape, dtype) in zip(dys, out_meta)
                 )
-            grads = entry.pullback(dy)
+            grads = pullback(dy)
             if type(grads) is not tuple:
-                grads = _as_tuple(grads, entry)
-            if len(grads) != len(entry.args):
+                grads = _as_tuple(grads, fn)
+            if len(grads) != len(args):
                 raise RuleError(
-                    f"the adjoint of {_name(entry)} returned {len(grads)} cotangent(s) for "
-                    f"{len(entry.args)} positional argument(s); its pullback must return one "
+                    f"the adjoint of {_name(fn)} returned {len(grads)} cotangent(s) for "
+                    f"{len(args)} positional argument(s); its pullback must return one "
                     "per positional argument (None for those that are not differentiable)."
                 )
-            for pos, item, slot, shape, dtype in entry.inputs:
+            for pos, item, slot, shape, dtype in inputs:
                 g = grads[pos]
                 if item >= 0 and g is not None:
                     g = g[item]
                 if g is None:
                     continue
-                g = project(g, shape, dtype, entry, pos)
+                if g.__class__ is not _NDARRAY or g.shape != shape or g.dtype != dtype:
+                    g = project(g, shape, dtype, fn, pos)
                 prev = cts.get(slot)
                 cts[slot] = g if prev is None else prev + g
         return cts
@@ -126,7 +133,7 @@ class Tape:
         counter = itertools.count(1)
         out = []
         for entry in self.entries:
-            args = [_show(a) for a in entry.args]
+            args: list = [_show(a) for a in entry.args]
             for pos, item, slot, _, _ in entry.inputs:
                 label = names.get(slot, f"s{slot}")
                 if item >= 0:
@@ -147,17 +154,17 @@ class Tape:
             for s in outs:
                 names[s] = f"y{next(counter)}"
                 labels.append(names[s])
-            out.append(f"{', '.join(labels)} = {_name(entry)}({text})")
+            out.append(f"{', '.join(labels)} = {_name(entry.fn)}({text})")
         return out
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
 
 
-def _name(entry: Entry) -> str:
+def _name(fn: Any) -> str:
     from ..registry import function_name
 
-    return function_name(entry.fn)
+    return function_name(fn)
 
 
 def _show(value: Any) -> str:
@@ -174,11 +181,11 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _as_tuple(grads: Any, entry: Entry) -> tuple:
+def _as_tuple(grads: Any, fn: Any) -> tuple:
     if isinstance(grads, list):
         return tuple(grads)
     raise RuleError(
-        f"the adjoint of {_name(entry)} returned {type(grads).__name__} from its pullback; "
+        f"the adjoint of {_name(fn)} returned {type(grads).__name__} from its pullback; "
         "it must return a tuple with one cotangent per positional argument, "
         "e.g. `lambda dy: (dy * 2,)` for a function of one argument."
     )
@@ -187,7 +194,10 @@ def _as_tuple(grads: Any, entry: Entry) -> tuple:
 # -- unbroadcasting and dtype projection, done once here so that rules stay short ----------
 
 
-def project(g: Any, shape: tuple, dtype: np.dtype, entry: Entry | None, pos: int) -> Any:
+_NDARRAY = np.ndarray
+
+
+def project(g: Any, shape: tuple, dtype: np.dtype, fn: Any, pos: int) -> Any:
     """Bring a rule's cotangent to its primal's shape (sum over broadcast axes) and dtype.
 
     >>> project(np.ones((4, 3)), (3,), np.dtype("float32"), None, 0)
@@ -198,7 +208,7 @@ def project(g: Any, shape: tuple, dtype: np.dtype, entry: Entry | None, pos: int
         g = np.asarray(g)
         g_shape = g.shape
     if g_shape != shape:
-        g = _unbroadcast(g, g_shape, shape, entry, pos)
+        g = _unbroadcast(g, g_shape, shape, fn, pos)
     g_dtype = g.dtype
     if g_dtype != dtype:
         if g_dtype.kind == "c" and dtype.kind != "c":
@@ -208,13 +218,13 @@ def project(g: Any, shape: tuple, dtype: np.dtype, entry: Entry | None, pos: int
     return g
 
 
-def _unbroadcast(g: Any, g_shape: tuple, shape: tuple, entry: Entry | None, pos: int) -> Any:
+def _unbroadcast(g: Any, g_shape: tuple, shape: tuple, fn: Any, pos: int) -> Any:
     lead = len(g_shape) - len(shape)
     fits = lead >= 0 and all(
         s == 1 or s == gs for s, gs in zip(shape, g_shape[lead:])
     )
     if not fits:
-        who = f"the adjoint of {_name(entry)}" if entry is not None else "a cotangent"
+        who = f"the adjoint of {_name(fn)}" if fn is not None else "a cotangent"
         raise RuleError(
             f"{who} returned a cotangent of shape {g_shape} for argument {pos}, whose shape "
             f"is {shape}; a cotangent must have its argument's shape (or a shape that "

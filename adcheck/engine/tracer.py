@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import registry
 from .errors import HOW_TO_REGISTER, NotDifferentiable
-from .tape import Entry, Tape, caller_source
+from .tape import Tape, caller_source
 
 __all__ = ["Traced", "apply_primitive", "has_traced", "strip", "cast", "getitem"]
 
@@ -70,6 +70,10 @@ class Traced:
                     "by adcheck; call it without them (use np.where for `where=`, "
                     "astype for `dtype=`)."
                 )
+        if len(inputs) == 1 and type(inputs[0]) is Traced:
+            return apply_unary(ufunc, inputs[0])
+        if len(inputs) == 2:
+            return apply_binary(ufunc, inputs[0], inputs[1])
         return apply_primitive(ufunc, inputs, {})
 
     def __array_function__(self, func, types, args, kwargs):
@@ -220,51 +224,51 @@ class Traced:
         return apply_primitive(getitem, (self, strip(key)), {})
 
     def __neg__(self):
-        return apply_primitive(np.negative, (self,), {})
+        return apply_unary(np.negative, self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return apply_primitive(np.absolute, (self,), {})
+        return apply_unary(np.absolute, self)
 
     def __add__(self, other):
-        return apply_primitive(np.add, (self, other), {})
+        return apply_binary(np.add, self, other)
 
     def __radd__(self, other):
-        return apply_primitive(np.add, (other, self), {})
+        return apply_binary(np.add, other, self)
 
     def __sub__(self, other):
-        return apply_primitive(np.subtract, (self, other), {})
+        return apply_binary(np.subtract, self, other)
 
     def __rsub__(self, other):
-        return apply_primitive(np.subtract, (other, self), {})
+        return apply_binary(np.subtract, other, self)
 
     def __mul__(self, other):
-        return apply_primitive(np.multiply, (self, other), {})
+        return apply_binary(np.multiply, self, other)
 
     def __rmul__(self, other):
-        return apply_primitive(np.multiply, (other, self), {})
+        return apply_binary(np.multiply, other, self)
 
     def __truediv__(self, other):
-        return apply_primitive(np.true_divide, (self, other), {})
+        return apply_binary(np.true_divide, self, other)
 
     def __rtruediv__(self, other):
-        return apply_primitive(np.true_divide, (other, self), {})
+        return apply_binary(np.true_divide, other, self)
 
     def __matmul__(self, other):
-        return apply_primitive(np.matmul, (self, other), {})
+        return apply_binary(np.matmul, self, other)
 
     def __rmatmul__(self, other):
-        return apply_primitive(np.matmul, (other, self), {})
+        return apply_binary(np.matmul, other, self)
 
     def __pow__(self, other):
         if type(other) in (int, float) and other == 2:
-            return apply_primitive(np.square, (self,), {})
-        return apply_primitive(np.power, (self, other), {})
+            return apply_unary(np.square, self)
+        return apply_binary(np.power, self, other)
 
     def __rpow__(self, other):
-        return apply_primitive(np.power, (other, self), {})
+        return apply_binary(np.power, other, self)
 
     def __floordiv__(self, other):
         return np.floor_divide(self, other)
@@ -351,11 +355,11 @@ def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
     The highest tracing level among the arguments is handled here; lower levels are
     handled when the rule's own NumPy calls meet their values.
     """
+    if active_params:
+        args = _substitute_params(args)
     # Find the top tape among the arguments (and items of list arguments).
     tape = None
     level = 0
-    if active_params:
-        args = _substitute_params(args)
     for a in args:
         t = type(a)
         if t is Traced:
@@ -367,20 +371,17 @@ def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
                 if type(b) is Traced and b._tape.level > level:
                     tape = b._tape
                     level = tape.level
-    for k, v in kwargs.items():
-        if type(v) is Traced:
-            raise NotDifferentiable(
-                f"{_fn_label(fn)} got a traced value as keyword argument {k}=; pass it "
-                "positionally so that its cotangent can be recorded."
-            )
+    if kwargs:
+        for k, v in kwargs.items():
+            if type(v) is Traced:
+                raise NotDifferentiable(
+                    f"{_fn_label(fn)} got a traced value as keyword argument {k}=; pass it "
+                    "positionally so that its cotangent can be recorded."
+                )
     if tape is None:  # nothing traced after all (e.g. only inactive parameters)
         return fn(*args, **kwargs)
     if tape.closed:
-        raise NotDifferentiable(
-            "a traced value was used after its pullback finished recording (it escaped the "
-            "function being differentiated, e.g. through a global or a closure); return "
-            "it from the function instead."
-        )
+        _raise_closed()
 
     # Unwrap the top level; remember which arguments were traced at it.
     unwrapped = list(args)
@@ -400,11 +401,61 @@ def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
                     items[i] = v
                     inputs.append((pos, i, b._slot, _shape(v), _dtype(v)))
             unwrapped[pos] = t(items)
+    return _record(fn, tape, unwrapped, kwargs, inputs)
 
-    if fn in _nondiff:
-        return fn(*strip(tuple(unwrapped)), **kwargs)
+
+def apply_binary(fn: Any, a: Any, b: Any) -> Any:
+    """:func:`apply_primitive` for ``fn(a, b)`` with plain (non-list) arguments: the hot path
+    of Python's operators and two-argument ufuncs."""
+    ta = type(a) is Traced
+    tb = type(b) is Traced
+    if active_params or not (ta or tb):
+        return apply_primitive(fn, (a, b), {})
+    if ta and tb and a._tape is not b._tape:
+        if a._tape.level > b._tape.level:
+            tb = False
+        else:
+            ta = False
+    tape = a._tape if ta else b._tape
+    if tape.closed:
+        _raise_closed()
+    inputs = []
+    if ta:
+        va = a._value
+        inputs.append((0, -1, a._slot, _shape(va), _dtype(va)))
+    else:
+        va = a
+    if tb:
+        vb = b._value
+        inputs.append((1, -1, b._slot, _shape(vb), _dtype(vb)))
+    else:
+        vb = b
+    return _record(fn, tape, [va, vb], {}, inputs)
+
+
+def apply_unary(fn: Any, a: Traced) -> Any:
+    """:func:`apply_primitive` for ``fn(a)`` with a traced ``a``: unary operators and ufuncs."""
+    tape = a._tape
+    if tape.closed:
+        _raise_closed()
+    v = a._value
+    return _record(fn, tape, [v], {}, [(0, -1, a._slot, _shape(v), _dtype(v))])
+
+
+def _raise_closed():
+    raise NotDifferentiable(
+        "a traced value was used after its pullback finished recording (it escaped the "
+        "function being differentiated, e.g. through a global or a closure); return "
+        "it from the function instead."
+    )
+
+
+def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) -> Any:
+    """Call ``fn``'s rule on the unwrapped arguments and append the entry to ``tape``."""
     rule = _rules.get(fn)
     if rule is None:
+        if fn in _nondiff:
+            return fn(*strip(tuple(unwrapped)), **kwargs)
         label = _fn_label(fn)
         raise NotDifferentiable(
             f"{label} has no adjoint rule, so adcheck cannot differentiate it. "
@@ -417,26 +468,27 @@ def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
         slots = []
         meta = []
         for v in value:
+            meta.append((_shape(v), _dtype(v)))
             if _is_differentiable_value(v):
                 s = tape.new_slot()
                 slots.append(s)
-                meta.append((_shape(v), _dtype(v)))
                 outs.append(Traced(v, tape, s))
             else:
                 slots.append(-1)
-                meta.append((_shape(v), _dtype(v)))
                 outs.append(v)
         result: Any = tuple(outs)
         outputs: Any = tuple(slots)
     else:
         if not _is_differentiable_value(value):
             return value
-        outputs = tape.new_slot()
+        outputs = tape.n_slots
+        tape.n_slots = outputs + 1
         meta = None
         result = Traced(value, tape, outputs)
     source = caller_source() if tape.record_source else None
-    tape.entries.append(
-        Entry(fn, rule, unwrapped, kwargs, pullback, inputs, outputs, meta, source)
+    # Field order of tape.Entry.
+    tape.records.append(
+        (fn, rule, unwrapped, kwargs, pullback, inputs, outputs, meta, source)
     )
     return result
 
@@ -459,6 +511,8 @@ _FLOAT64 = np.dtype(np.float64)
 
 
 def _is_differentiable_value(v: Any) -> bool:
+    if v.__class__ is np.ndarray:
+        return v.dtype.kind in "fc"
     d = getattr(v, "dtype", None)
     if d is None:
         return isinstance(v, (float, complex)) or type(v) is Traced
