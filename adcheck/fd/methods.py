@@ -53,7 +53,8 @@ class FiniteDifferenceMethod:
     - ``adapt``: levels of adaptation. The step balances round-off against truncation using a
       bound on ``|f^(p)|``; with ``adapt >= 1`` that bound is estimated with a ``p + 4``-point
       method of ``adapt - 1`` levels (see :mod:`adcheck.fd.adapt`). With ``adapt = 0`` it is
-      assumed to be ``condition · |f|``.
+      assumed to be ``condition · |f|``, and so is the error estimate: with ``adapt = 0``
+      the estimate is only as good as that assumption (too small near a singularity).
     - ``factor``: multiplies the assumed round-off of ``f``; raise it for noisy functions.
     - ``max_range``: no evaluation point is further than this from ``x``.
     - ``condition``: the assumed ``|f^(p)| / |f|`` when there is no adaptation left.
@@ -172,7 +173,7 @@ class FiniteDifferenceMethod:
         raw = f(x)
         y0 = real_output(raw)
         out_dtype = np.asarray(raw).dtype
-        check_finite(y0, f"x = {x!r} itself")
+        check_finite(y0, f"x = {float(x)!r} itself")
         lines = Lines(
             evaluate=_scalar_evaluator(f, x, y0.shape),
             f0=y0.ravel(),
@@ -239,9 +240,10 @@ def _scalar_evaluator(
             y = real_output(f(point))
             if y.shape != shape:
                 raise ValueError(
-                    f"f returned shape {y.shape} at x = {point!r} but shape {shape} at x = {x!r}"
+                    f"f returned shape {y.shape} at x = {float(point)!r} but shape {shape} "
+                    f"at x = {float(x)!r}"
                 )
-            check_finite(y, f"x = {point!r} (a stencil point around {x!r})")
+            check_finite(y, f"x = {float(point)!r} (a stencil point around {float(x)!r})")
             out[index] = y.ravel()
         return out
 
@@ -253,7 +255,7 @@ def _check_x(x: Any) -> np.floating:
     if isinstance(x, np.ndarray) and x.ndim == 0:
         x = x[()]
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (float, np.floating)):
-        if isinstance(x, (int, np.integer)):
+        if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
             raise TypeError(f"x must be a float, got the integer {x!r}; write {float(x)!r}")
         if isinstance(x, (np.ndarray, list, tuple)):
             raise TypeError(
@@ -263,7 +265,7 @@ def _check_x(x: Any) -> np.floating:
         raise TypeError(f"x must be a float, got {type(x).__name__} {x!r}")
     x = np.float64(x) if isinstance(x, float) and not isinstance(x, np.floating) else x
     if not np.isfinite(x):
-        raise ValueError(f"x must be finite, got {x!r}")
+        raise ValueError(f"x must be finite, got {float(x)!r}")
     return x
 
 
