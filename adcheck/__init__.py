@@ -6,13 +6,13 @@
 (-38.30637921293538,)
 """
 
-from . import domains
+# importing `numpy` and `rules` registers the built-in adjoint rules
+from . import domains, fd, numpy, rules  # noqa: F401
 from .engine.api import Trace, derivative, gradient, hessian, jacobian, pullback, trace
 from .engine.errors import NotDifferentiable, RuleError
 from .engine.params import Grads, Param, Params, param
+from .fd import backward_fdm, central_fdm, forward_fdm
 from .registry import adjoint, primitive, scoped_rules
-
-from . import numpy, rules  # noqa: E402,F401,I001  (registers the built-in rules)
 
 __version__ = "0.1.0"
 
@@ -24,8 +24,12 @@ __all__ = [
     "RuleError",
     "Trace",
     "adjoint",
+    "backward_fdm",
+    "central_fdm",
     "derivative",
     "domains",
+    "fd",
+    "forward_fdm",
     "gradient",
     "hessian",
     "jacobian",
