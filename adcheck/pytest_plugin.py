@@ -1,1 +1,320 @@
-"""pytest plugin for adcheck (entry point ``pytest11``): fixtures and options."""
+"""pytest plugin for adcheck (entry point ``pytest11``): fixtures, options, one test per rule.
+
+Fixtures, available in every test once adcheck is installed:
+
+- ``gradcheck(f, *args, **kw)``: :func:`adcheck.gradcheck` that fails the test with the
+  checker's readable report instead of a traceback; returns the ``CheckResult``.
+- ``check_adjoint(fn, *args, **kw)``: the same for :func:`adcheck.check_adjoint`.
+- ``verify(fn, **kw)``: the same for :func:`adcheck.verify` (property-based).
+- ``adjoint_registry``: rules registered while the test runs are removed after it (and
+  overridden ones restored), so tests do not leak rules into each other; the value is the
+  :mod:`adcheck.registry` module.
+
+::
+
+    def test_cube(gradcheck, adjoint_registry):
+        @ad.primitive
+        def cube(x):
+            return x ** 3
+
+        @ad.adjoint(cube)
+        def _(x):
+            return cube(x), lambda dy: (3 * x ** 2 * dy,)
+
+        gradcheck(lambda x: cube(x).sum(), np.array([1.0, 2.0]))
+
+One test item per rule: ``pytest --adcheck-verify=mypkg.rules`` (a module, a ``.py`` file or
+a folder; repeatable, or listed under ``adcheck_verify`` in the ini file) adds an item
+``mypkg.rules::softplus`` for each adjoint rule the target registers, marked ``adcheck``.
+``pytest -n auto`` (pytest-xdist) spreads them over cores, ``-m adcheck`` runs only them.
+
+Options: ``--adcheck-max-examples`` and ``--adcheck-seed``. Everything else about drawing
+inputs is hypothesis' own business: profiles (``--hypothesis-profile``), the example
+database and ``--hypothesis-seed`` (used when ``--adcheck-seed`` is not given) apply as usual.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from adcheck.cli.collect import CollectedRule
+    from adcheck.cli.run import RuleOutcome, VerifyOptions
+
+__all__ = [
+    "adjoint_registry",
+    "check_adjoint",
+    "gradcheck",
+    "verify",
+    "RuleItem",
+    "TargetCollector",
+]
+
+
+# -- options ---------------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("adcheck", "adcheck: verify adjoint rules")
+    group.addoption(
+        "--adcheck-verify", action="append", default=[], metavar="TARGET",
+        help="add one test item per adjoint rule that TARGET registers (a module, a .py file "
+             "or a folder; repeatable, or comma-separated)",
+    )
+    group.addoption(
+        "--adcheck-max-examples", type=int, default=None, metavar="N",
+        help="examples per rule for adcheck's property-based checks (default: the checker's)",
+    )
+    group.addoption(
+        "--adcheck-seed", type=int, default=None, metavar="SEED",
+        help="seed for adcheck's checks (default: --hypothesis-seed, else random)",
+    )
+    parser.addini(
+        "adcheck_verify", type="linelist", default=[],
+        help="targets whose adjoint rules become test items (as --adcheck-verify)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "adcheck: a test item that verifies one adjoint rule (--adcheck-verify)"
+    )
+
+
+def _seed(config: pytest.Config) -> int | None:
+    seed = config.getoption("adcheck_seed", None)
+    if seed is not None:
+        return seed
+    hypothesis_seed = config.getoption("hypothesis_seed", None)
+    try:
+        return None if hypothesis_seed is None else int(hypothesis_seed)
+    except ValueError:
+        return None
+
+
+def _options(config: pytest.Config) -> VerifyOptions:
+    from adcheck.cli.run import VerifyOptions
+
+    return VerifyOptions(
+        max_examples=config.getoption("adcheck_max_examples", None), seed=_seed(config)
+    )
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+
+def _accepts(fn: Callable, name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _failing_with_report(config: pytest.Config, check: Callable, **defaults: Any) -> Callable:
+    """Wrap a check so that a failure fails the test with the report as its only text."""
+    defaults = {k: v for k, v in defaults.items() if v is not None and _accepts(check, k)}
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        kwargs = {**defaults, **kwargs, "raise_exception": False}
+        result = check(*args, **kwargs)
+        if not result:
+            pytest.fail(result.report(), pytrace=False)
+        return result
+
+    run.__name__ = run.__qualname__ = getattr(check, "__name__", "check")
+    run.__doc__ = check.__doc__
+    return run
+
+
+@pytest.fixture
+def gradcheck(pytestconfig: pytest.Config) -> Callable:
+    """:func:`adcheck.gradcheck` that fails the test with its readable report.
+
+    ::
+
+        def test_model(gradcheck):
+            gradcheck(lambda w: np.tanh(X @ w).sum(), np.ones(3))
+    """
+    import adcheck
+
+    return _failing_with_report(pytestconfig, adcheck.gradcheck, seed=_seed(pytestconfig))
+
+
+@pytest.fixture
+def check_adjoint(pytestconfig: pytest.Config) -> Callable:
+    """:func:`adcheck.check_adjoint` that fails the test with its readable report.
+
+    ::
+
+        def test_softplus_rule(check_adjoint):
+            check_adjoint(softplus, np.array([-1.0, 0.5]))
+    """
+    import adcheck
+
+    return _failing_with_report(pytestconfig, adcheck.check_adjoint, seed=_seed(pytestconfig))
+
+
+@pytest.fixture
+def verify(pytestconfig: pytest.Config) -> Callable:
+    """:func:`adcheck.verify` (property-based) that fails the test with its readable report.
+
+    ``--adcheck-max-examples`` and ``--adcheck-seed`` are its defaults.
+
+    ::
+
+        def test_softplus_everywhere(verify):
+            verify(softplus)
+    """
+    import adcheck
+
+    options = _options(pytestconfig)
+    return _failing_with_report(
+        pytestconfig, adcheck.verify, max_examples=options.max_examples, seed=options.seed
+    )
+
+
+@pytest.fixture
+def adjoint_registry() -> Iterator[Any]:
+    """The :mod:`adcheck.registry`; rules registered during the test are removed after it.
+
+    ::
+
+        def test_override(adjoint_registry):
+            @ad.adjoint(np.sin)
+            def _(x):
+                return np.sin(x), lambda dy: (dy * np.cos(x),)
+            assert not adjoint_registry.lookup(np.sin).builtin
+        # after the test, np.sin has its built-in rule again
+    """
+    from adcheck import registry
+
+    with registry.scoped_rules():
+        yield registry
+
+
+# -- one test item per rule --------------------------------------------------------------
+
+
+def _targets(config: pytest.Config) -> list[str]:
+    raw = list(config.getini("adcheck_verify")) + list(config.getoption("adcheck_verify"))
+    names = [t.strip() for item in raw for t in item.split(",") if t.strip()]
+    return list(dict.fromkeys(names))
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k / -m deselect items, so they apply to ours too
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    targets = _targets(config)
+    if not targets:
+        return
+    from adcheck.cli.collect import expand_targets
+
+    options = _options(config)
+    for target in expand_targets(targets):
+        collector = TargetCollector.from_parent(session, name=target, options=options)
+        items.extend(collector.collect())
+
+
+class TargetImportError(Exception):
+    """A ``--adcheck-verify`` target that failed to import (reported as a test error)."""
+
+
+class RuleFailed(Exception):
+    """A rule that did not pass; carries the :class:`~adcheck.cli.run.RuleOutcome`."""
+
+    def __init__(self, outcome: RuleOutcome):
+        super().__init__(outcome.report)
+        self.outcome = outcome
+
+
+class TargetCollector(pytest.Collector):
+    """The rules of one ``--adcheck-verify`` target."""
+
+    def __init__(self, *, options: VerifyOptions, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.options = options
+
+    def collect(self) -> list[pytest.Item]:
+        from adcheck.cli.collect import collect
+
+        found = collect(self.name)
+        if found.error is not None:
+            return [ImportErrorItem.from_parent(self, name="import", error=found.error)]
+        return [
+            RuleItem.from_parent(self, name=entry.name, entry=entry, options=self.options)
+            for entry in found.rules
+        ]
+
+
+def _location(location: str | None) -> tuple[Path | None, int | None]:
+    if not location or ":" not in location:
+        return None, None
+    file, _, line = location.rpartition(":")
+    return Path(file), int(line) - 1 if line.isdigit() else None
+
+
+class RuleItem(pytest.Item):
+    """Checks one adjoint rule with :func:`adcheck.verify`."""
+
+    def __init__(self, *, entry: CollectedRule, options: VerifyOptions, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.entry = entry
+        self.options = options
+        self.add_marker("adcheck")
+
+    def runtest(self) -> None:
+        from adcheck.cli.run import check_rule
+
+        outcome = check_rule(self.entry, self.options)
+        self.user_properties.append(("seed", outcome.seed))
+        if not outcome.passed:
+            raise RuleFailed(outcome)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
+        if isinstance(excinfo.value, RuleFailed):
+            o = excinfo.value.outcome
+            lines = [f"adjoint rule {o.name} ({o.location or '?'}): {o.status}", o.report]
+            lines += [f"note: {n}" for n in o.notes]
+            if o.smallest_input:
+                lines.append(f"smallest failing input: {o.smallest_input}")
+            if o.status in ("failed", "error", "timeout") and o.seed is not None:
+                lines.append(
+                    f"replay: pytest --adcheck-verify={o.target} -k {o.name!r} "
+                    f"--adcheck-seed={o.seed}"
+                )
+            return "\n".join(lines)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        path, line = _location(self.entry.location)
+        return path or self.path, line, f"adcheck rule {self.entry.id}"
+
+
+class ImportErrorItem(pytest.Item):
+    """Stands for a target that failed to import; errors at setup with the traceback."""
+
+    def __init__(self, *, error: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.error = error
+        self.add_marker("adcheck")
+
+    def setup(self) -> None:
+        raise TargetImportError(self.error.traceback)
+
+    def runtest(self) -> None:  # pragma: no cover  (setup always raises)
+        pass
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
+        if isinstance(excinfo.value, TargetImportError):
+            return f"cannot import {self.error.target}\n{self.error.traceback}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, f"adcheck: import {self.error.target}"
