@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import registry
+from .. import domains, registry
 from .errors import HOW_TO_REGISTER, NotDifferentiable
 from .tape import Tape, caller_source
 
@@ -546,7 +546,17 @@ def cast(x: Any, dtype: Any) -> Any:
     return np.asarray(x).astype(dtype) if type(x) is not Traced else x.astype(dtype)
 
 
-@registry.adjoint(cast, builtin=True)
+def _cast_args(draw) -> tuple[tuple, dict]:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
+    x = draw(hnp.arrays(np.float64, shape, elements=st.floats(-10, 10)))
+    return (x, draw(st.sampled_from([np.float64, np.float32]))), {}
+
+
+@registry.adjoint(cast, domain=domains.custom(_cast_args, "a float array, a float dtype"),
+                  builtin=True)
 def _cast_adjoint(x, dtype):
     source = _dtype(x)
     return cast(x, dtype), lambda dy: (cast(dy, source), None)
