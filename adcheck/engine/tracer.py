@@ -48,6 +48,12 @@ class Traced:
     # -- NumPy's protocols ---------------------------------------------------------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs:
+            if len(inputs) == 2:
+                return apply_binary(ufunc, inputs[0], inputs[1])
+            if len(inputs) == 1:
+                return apply_unary(ufunc, inputs[0])
+            return apply_primitive(ufunc, inputs, {})
         name = f"np.{ufunc.__name__}"
         if "out" in kwargs:
             raise NotDifferentiable(
@@ -62,18 +68,13 @@ class Traced:
                 f"{name}.{method} is not differentiable by adcheck. "
                 + HOW_TO_REGISTER.format(fn=f"{name}.{method}")
             )
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
         if kwargs:
-            kwargs = {k: v for k, v in kwargs.items() if v is not None}
-            if kwargs:
-                raise NotDifferentiable(
-                    f"{name} with keyword argument(s) {sorted(kwargs)} is not differentiable "
-                    "by adcheck; call it without them (use np.where for `where=`, "
-                    "astype for `dtype=`)."
-                )
-        if len(inputs) == 1 and type(inputs[0]) is Traced:
-            return apply_unary(ufunc, inputs[0])
-        if len(inputs) == 2:
-            return apply_binary(ufunc, inputs[0], inputs[1])
+            raise NotDifferentiable(
+                f"{name} with keyword argument(s) {sorted(kwargs)} is not differentiable "
+                "by adcheck; call it without them (use np.where for `where=`, "
+                "astype for `dtype=`)."
+            )
         return apply_primitive(ufunc, inputs, {})
 
     def __array_function__(self, func, types, args, kwargs):
