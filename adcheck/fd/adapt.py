@@ -30,14 +30,22 @@ far too large; so ``M`` is the largest of that estimate and of the ``p``-th diff
 every run of ``p + 1`` consecutive points of the same samples, which look at ``g^(p)`` in
 several places across the span. This costs no extra evaluations.
 
+If the step found is far smaller than the span the bound was measured over (by more than
+four times the ratio of the two methods' default steps), ``g`` changes on a shorter scale
+than the estimator's step assumed (``log`` just above 0), and the bound is an average over
+a region too wide. It is then measured again with the estimator's step scaled down to match
+the step found, until they agree (at most five times; each costs ``p + 3`` evaluations).
+When round-off dominates the bound, the step found shrinks with the estimator's step by a
+small fixed ratio, so this cannot run away.
+
 The step is then limited: the stencil never reaches further than ``max_range`` from 0, the
 step never exceeds 1000 times the non-adaptive step (the guard FiniteDifferences.jl uses
 against steps blown up by ``M ≈ 0``), and it is at least the spacing of floats at the input,
-so that the points differ. Finally it is rounded to a power of two: ``x + g_i·h`` is then
-exact for small integers ``g_i`` (except where it crosses into a higher binade, where it is
-off by half an ulp), so the input rounding, which for ``exp(20x)`` would be 20 times the
-output rounding, does not spoil the estimate. Rounding costs at most a factor ``√2`` in
-``h``, which changes ``E`` by less than 40%.
+so that the points differ. Finally it is rounded to three significant bits, on a grid no
+finer than that spacing: ``x + g_i·h`` is then exact for small integers ``g_i`` (except
+where it crosses into a higher binade, where it is off by half an ulp), so the rounding of
+the inputs, which for ``exp(20x)`` at 1 would be 20 times the rounding of the outputs, does
+not spoil the estimate. Moving ``h`` by at most 1/16 of itself changes ``E`` by a few percent.
 
 The reported error is ``E(h)`` at the step used, with the round-off term evaluated on the
 values actually combined, ``factor · eps · Σ|c_i g(g_i h)| / h^q``, and ``M`` per output.
@@ -90,17 +98,28 @@ class Lines:
 
 
 def estimate_lines(
-    m: FiniteDifferenceMethod, lines: Lines, step: float | None = None
+    m: FiniteDifferenceMethod,
+    lines: Lines,
+    step: float | None = None,
+    *,
+    with_error: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Derivative of every line at 0: ``(values (K, n_out), steps (K,), errors (K, n_out))``.
 
-    With ``step`` given, that step is used as is (no rounding, no limits); the bound on
-    ``|g^(p)|`` for the error estimate is still the one the adaptive rule would find.
+    With ``step`` given, that step is used as is (no rounding, no limits), and the bound on
+    ``|g^(p)|`` for the error estimate is measured within the stencil's own span, which is
+    where Taylor's remainder needs it (and where the caller chose to evaluate ``f``). With
+    ``with_error=False`` that costs nothing, and the errors returned rest on ``condition``.
     """
-    h, bound = _choose_step(m, lines)
-    if step is not None:
-        h = np.full(lines.count, float(step))
     s = m.stencil
+    if step is None:
+        h, bound = _choose_step(m, lines)
+    else:
+        h, bound = np.full(lines.count, float(step)), None
+        if with_error and m.adapt > 0:
+            reach = max(abs(g) for g in s.grid)
+            within = m.with_options(max_range=min(m.max_range, step * reach))
+            _, bound = _choose_step(within, lines)
     samples = _sample(s.grid, lines, h, np.arange(lines.count))
     coefs = s.coefs[None, :, None]
     scale = h[:, None] ** s.q
@@ -165,12 +184,15 @@ def _default_step(m: FiniteDifferenceMethod, eps: np.ndarray) -> np.ndarray:
 
 
 def _limit_step(m: FiniteDifferenceMethod, h: np.ndarray, lines: Lines) -> np.ndarray:
-    """``h`` within ``max_range`` and the growth cap, at least ``min_step``, a power of two."""
+    """``h`` within ``max_range`` and the growth cap, at least ``min_step``, exactly representable
+    on the input's float grid with three significant bits."""
     reach = max(abs(g) for g in m.stencil.grid)
     cap = np.minimum(m.max_range / reach, _MAX_STEP_GROWTH * _default_step(m, lines.eps))
     h = np.minimum(h, cap)
-    rounded = 2.0 ** np.round(np.log2(h))
-    h = np.where(rounded <= cap, rounded, 2.0 ** np.floor(np.log2(cap)))
+    # Three significant bits, in units no smaller than the spacing of floats at the input.
+    unit = np.maximum(2.0 ** (np.floor(np.log2(h)) - 2), lines.min_step)
+    rounded = np.round(h / unit) * unit
+    h = np.where(rounded <= cap, rounded, np.floor(h / unit) * unit)
     h = np.maximum(h, lines.min_step)
     if np.any(h * reach > m.max_range):
         raise FiniteDifferenceError(

@@ -118,6 +118,23 @@ class FiniteDifferenceMethod:
         """The power of the step in the leading truncation error (4 for ``central_fdm(5, 1)``)."""
         return self.stencil.order
 
+    def with_options(self, **options: Any) -> FiniteDifferenceMethod:
+        """This stencil with other ``adapt``, ``factor``, ``max_range`` or ``condition``.
+
+        >>> central_fdm(5, 1).with_options(max_range=0.1).max_range
+        0.1
+        """
+        current = {
+            "adapt": self.adapt,
+            "factor": self.factor,
+            "max_range": self.max_range,
+            "condition": self.condition,
+        }
+        unknown = set(options) - set(current)
+        if unknown:
+            raise TypeError(f"unknown options {sorted(unknown)}; known: {sorted(current)}")
+        return FiniteDifferenceMethod(self.grid, self.q, **{**current, **options})
+
     @cached_property
     def bound_estimator(self) -> FiniteDifferenceMethod:
         """The ``p + 4``-point method for the ``p``-th derivative, one level less adaptive.
@@ -150,27 +167,31 @@ class FiniteDifferenceMethod:
         >>> bool(abs(central_fdm(5, 2)(np.sin, 0.5) + np.sin(0.5)) < 1e-9)
         True
         """
-        return self.estimate(f, x, step=step).value
+        return self._estimate(f, x, step, with_error=False).value
 
     def estimate(
         self, f: Callable[[float], Any], x: float, *, step: float | None = None
     ) -> Estimate:
         """The derivative with the step used and an estimate of its error.
 
-        Without ``step`` the step is chosen as described in :mod:`adcheck.fd.adapt` (a power
-        of two); with it, that step is used as given. The error is estimated either way.
+        Without ``step`` the step is chosen as described in :mod:`adcheck.fd.adapt`; with it,
+        that step is used as given, and estimating the error then costs the evaluations of
+        the bound estimator (kept within the stencil's span).
 
         >>> est = forward_fdm(4, 1).estimate(lambda x: x**2, 1.0, step=0.5)
         >>> round(est.value, 12), est.step
         (2.0, 0.5)
         """
+        return self._estimate(f, x, step, with_error=True)
+
+    def _estimate(self, f: Any, x: Any, step: Any, with_error: bool) -> Estimate:
         check_callable(f)
         x = _check_x(x)
         if step is not None:
             step = _check_positive(step, "step")
             if math.isinf(step):
                 raise ValueError("step must be finite")
-        raw = f(x)
+        raw = f(_as_passed(x))
         y0 = real_output(raw)
         out_dtype = np.asarray(raw).dtype
         check_finite(y0, f"x = {float(x)!r} itself")
@@ -180,7 +201,7 @@ class FiniteDifferenceMethod:
             eps=np.array([unit_roundoff(out_dtype, x.dtype)]),
             min_step=np.array([float(np.spacing(np.abs(x)))]),
         )
-        values, steps, errors = estimate_lines(self, lines, step)
+        values, steps, errors = estimate_lines(self, lines, step, with_error=with_error)
         if y0.ndim == 0:
             return Estimate(float(values[0, 0]), float(steps[0]), float(errors[0, 0]))
         return Estimate(values[0].reshape(y0.shape), float(steps[0]), errors[0].reshape(y0.shape))
@@ -231,12 +252,10 @@ def backward_fdm(p: int, q: int, **kwargs: Any) -> FiniteDifferenceMethod:
 def _scalar_evaluator(
     f: Callable[[float], Any], x: np.floating, shape: tuple[int, ...]
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    to_user = float if x.dtype == np.float64 else x.dtype.type
-
     def evaluate(ts: np.ndarray, rows: np.ndarray) -> np.ndarray:
         out = np.empty(ts.shape + (math.prod(shape),))
         for index, t in np.ndenumerate(ts):
-            point = to_user(x + x.dtype.type(t))
+            point = _as_passed(x + x.dtype.type(t))
             y = real_output(f(point))
             if y.shape != shape:
                 raise ValueError(
@@ -248,6 +267,11 @@ def _scalar_evaluator(
         return out
 
     return evaluate
+
+
+def _as_passed(x: np.floating) -> float | np.floating:
+    """How ``f`` receives a point: float64 as a Python float, other precisions as they are."""
+    return float(x) if x.dtype == np.float64 else x
 
 
 def _check_x(x: Any) -> np.floating:

@@ -193,7 +193,10 @@ def test_error_estimate_without_adaptation_holds_for_a_tame_function():
 def test_estimate_returns_value_step_and_error():
     est = central_fdm(5, 1).estimate(np.sin, 1.0)
     assert isinstance(est, Estimate)
-    assert est.step == 2.0**-10  # a power of two, so that x + k·step is exact
+    # Three significant bits, so that every x + k·step is exact.
+    assert 5e-4 < est.step < 5e-3
+    assert (math.frexp(est.step)[0] * 8).is_integer()
+    assert all((1.0 + k * est.step) - 1.0 == k * est.step for k in (-2, -1, 1, 2))
     assert 1e-14 < est.error < 1e-12
 
 
@@ -205,6 +208,21 @@ def test_fixed_step_is_used_as_given_and_its_error_estimated():
     # Truncation h^4/30·|cos(1)| ≈ 1.8e-6 dominates, and the estimate bounds it.
     true_error = abs(est.value - math.cos(1.0))
     assert 1e-6 < true_error <= est.error < 1e-5
+
+
+def test_fixed_step_keeps_every_evaluation_within_the_stencil():
+    # A central method on log at 1e-3 works with a small enough fixed step, error estimate
+    # included: the bound on f^(5) is measured within the stencil's span too.
+    f = Counted(np.log)
+    est = central_fdm(5, 1).estimate(f, 1e-3, step=1e-5)
+    assert min(f.points) >= 1e-3 - 2e-5
+    assert abs(est.value - 1000.0) <= est.error < 1e-3
+
+
+def test_fixed_step_value_alone_costs_only_the_stencil():
+    f = Counted(np.sin)
+    central_fdm(5, 1)(f, 1.0, step=0.01)
+    assert len(f.points) == 5
 
 
 def test_number_of_evaluations():
