@@ -19,7 +19,11 @@ where ε bounds the error of each evaluation of ``g`` and ``M`` bounds ``|g^(p)|
 
 ε is taken as ``factor · eps · |g|`` with ``eps`` the unit round-off of the coarser of the
 input and output precision and ``|g|`` the largest value seen near 0; ``factor`` (default 1)
-is for functions noisier than their precision.
+is for functions noisier than their precision. That assumes ``g`` is computed to within a
+few roundings of its own size. A function that cancels internally is less accurate than
+that (``x**5 - 3*x**2 + 1`` near a root, ``exp(-x*x)`` for large ``x``), and there the
+error estimate can be a few times too small: raise ``factor`` by the ratio of the
+intermediate values to the result.
 
 ``M`` is estimated, as in FiniteDifferences.jl, with a method of four more points for the
 ``p``-th derivative, whose own step is chosen the same way with one level of adaptation
@@ -167,8 +171,8 @@ def _balanced_step(
 ) -> np.ndarray:
     """The step minimising ``E(h)`` given ``M`` and ``|g|`` (the default where either is 0)."""
     s = m.stencil
-    big_m = bound.max(axis=1)
-    eps_g = m.factor * eps * g_scale.max(axis=1)
+    big_m = bound.max(axis=1, initial=0.0)
+    eps_g = m.factor * eps * g_scale.max(axis=1, initial=0.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = (s.q / (s.p - s.q)) * eps_g * s.round_constant / (s.trunc_constant * big_m)
         h = ratio ** (1.0 / s.p)

@@ -40,8 +40,9 @@ class FlatArgs:
         sizes = [leaf.size for leaf in self.leaves]
         self.bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self.size = int(self.bounds[-1])
-        self.x = np.concatenate([leaf.ravel() for leaf in self.leaves] + [np.zeros(0)])
-        self.x = self.x.astype(np.float64)
+        self.x = np.concatenate([leaf.ravel() for leaf in self.leaves] + [np.zeros(0)]).astype(
+            np.float64
+        )
         self.dtypes = [leaf.dtype for leaf in self.leaves]
         self.coordinate_eps = np.concatenate(
             [np.full(n, unit_roundoff(d)) for n, d in zip(sizes, self.dtypes, strict=True)]
@@ -84,7 +85,8 @@ class FlatArgs:
         """New arguments at ``x + delta``, the sum taken in each leaf's own dtype."""
         leaves = []
         for leaf, kind, piece in zip(self.leaves, self.kinds, self.split(delta), strict=True):
-            moved = leaf + piece.astype(leaf.dtype)
+            moved = leaf.copy()  # in place on a copy: a 0-d array stays an array
+            moved += piece.astype(leaf.dtype)
             leaves.append(moved if kind is None else kind(moved))
         return unflatten(self.spec, leaves)
 

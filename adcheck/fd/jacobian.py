@@ -7,11 +7,12 @@ and floats (see :mod:`adcheck.tree`); integer leaves are promoted to float64, fl
 are evaluated in float32. The caller's arrays are never written to, and ``f``'s outputs are
 copied as soon as they are returned.
 
-Cost, in calls of ``f``: a column of the Jacobian (one input coordinate) takes the ``p``
-points of the method (the centre only once, shared by all columns) plus ``p + 3`` for the
-bound on ``g^(p)`` at each level of adaptation, and ``p + 3`` more each time that bound is
-measured again (see :mod:`adcheck.fd.adapt`). For ``central_fdm(5, 1)`` that is 12 to 20
-calls per input coordinate; ``jvp`` pays that once in total.
+Cost, in calls of ``f``: one at the point itself, then for each column of the Jacobian
+(each input coordinate) the method's points other than the centre, ``p + 3`` for the bound
+on ``g^(p)`` at each level of adaptation, and ``p + 3`` more each time that bound is measured
+again (see :mod:`adcheck.fd.adapt`). For ``central_fdm(5, 1)`` that is 12 calls per input
+coordinate, plus 8 per re-measurement (needed where ``f`` changes fast, as near a
+singularity); ``jvp`` pays it once in all.
 """
 
 from __future__ import annotations
