@@ -4,4 +4,4 @@ Importing this package registers every rule. Each rule declares its input domain
 ``adcheck verify --builtin`` (and the test suite) can prove it with the property-based checker.
 """
 
-from . import indexing, linalg, reductions, shape, ufuncs  # noqa: F401  (registration)
+from . import indexing, linalg, nondiff, reductions, shape, ufuncs  # noqa: F401  (registration)

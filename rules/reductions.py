@@ -1,0 +1,254 @@
+"""Adjoint rules for reductions: ``sum``, ``mean``, ``prod``, ``max``/``amax``, ``min``/``amin``.
+
+All take ``axis`` (None, an int, a tuple, negative values too) and ``keepdims``. Their
+pullbacks put the reduced axes back into the cotangent and broadcast it over the input:
+
+- ``sum``: every entry of a group gets the group's cotangent;
+- ``mean``: the same, divided by the group's size;
+- ``prod``: each entry gets the cotangent times the product of the *other* entries of its
+  group, computed without dividing by the entry, so zeros are handled exactly;
+- ``max``/``min``: the cotangent goes to the entry that attains the extremum; when several
+  entries tie, it is split evenly among them (the midpoint of the subgradient, the same
+  convention as ``np.maximum``'s rule).
+
+``out=``, ``dtype=``, ``initial=`` and ``where=`` are rejected with
+:class:`~adcheck.NotDifferentiable`.
+
+>>> import numpy as np
+>>> import adcheck as ad
+>>> ad.gradient(lambda x: np.prod(x), np.array([2.0, 0.0, 5.0]))[0]
+array([ 0., 10.,  0.])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from adcheck import domains
+from adcheck.registry import adjoint
+
+from .shape import (
+    NOT_GIVEN,
+    broadcast_copy,
+    draw_array,
+    draw_axis,
+    draw_shape,
+    nones,
+    normalize_axes,
+    reject,
+)
+
+
+def _sum_spec(a, axis=None, dtype=None, out=None, keepdims=False, initial=NOT_GIVEN,
+              where=NOT_GIVEN):
+    reject("sum", dtype=dtype, out=out, initial=initial, where=where)
+    return axis, keepdims
+
+
+def _mean_spec(a, axis=None, dtype=None, out=None, keepdims=False, *, where=NOT_GIVEN):
+    reject("mean", dtype=dtype, out=out, where=where)
+    return axis, keepdims
+
+
+def _prod_spec(a, axis=None, dtype=None, out=None, keepdims=False, initial=NOT_GIVEN,
+               where=NOT_GIVEN):
+    reject("prod", dtype=dtype, out=out, initial=initial, where=where)
+    return axis, keepdims
+
+
+def _extremum_spec(name):
+    def spec(a, axis=None, out=None, keepdims=False, initial=NOT_GIVEN, where=NOT_GIVEN):
+        reject(name, out=out, initial=initial, where=where)
+        return axis, keepdims
+
+    return spec
+
+
+def _kept_shape(shape: tuple, axes: tuple[int, ...]) -> tuple:
+    """``shape`` with the reduced ``axes`` set to 1 (the result's shape with keepdims=True)."""
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _restore(dy: Any, kept: tuple) -> Any:
+    """The cotangent with the reduced axes put back as axes of length 1."""
+    return dy if np.shape(dy) == kept else np.reshape(dy, kept)
+
+
+# -- domains ---------------------------------------------------------------------------------
+
+
+def _reduction_args(draw: Any) -> tuple[tuple, dict]:
+    """An array (0-d to 3-d) and an axis; ``axis`` positional or keyword, keepdims both ways."""
+    from hypothesis import strategies as st
+
+    shape = draw_shape(draw)
+    x = draw_array(draw, shape)
+    axis = draw_axis(draw, len(shape))
+    keepdims = draw(st.booleans())
+    if draw(st.booleans()):
+        return (x, axis), {"keepdims": keepdims}
+    return (x,), {"axis": axis, "keepdims": keepdims}
+
+
+def _prod_args(draw: Any) -> tuple[tuple, dict]:
+    """Like the other reductions, entries in [-2, 2] and sometimes exact zeros."""
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    shape = draw_shape(draw)
+    entries = st.one_of(st.floats(-2, 2, width=64), st.just(0.0))
+    x = draw(hnp.arrays(np.float64, shape, elements=entries))
+    return (x,), {"axis": draw_axis(draw, len(shape)), "keepdims": draw(st.booleans())}
+
+
+def _distinct_args(draw: Any) -> tuple[tuple, dict]:
+    """Entries at least 0.3 apart (a shuffled ramp plus noise): no ties, so max is smooth."""
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    shape = draw_shape(draw)
+    n = math.prod(shape)
+    ramp = np.array(draw(st.permutations(range(n))), dtype=np.float64) * 0.5 - n / 4
+    noise = draw(hnp.arrays(np.float64, (n,), elements=st.floats(-0.1, 0.1, width=64)))
+    x = np.reshape(ramp + noise, shape)
+    return (x,), {"axis": draw_axis(draw, len(shape)), "keepdims": draw(st.booleans())}
+
+
+_REDUCTION_DOMAIN = domains.custom(
+    _reduction_args, "0-3 dims, axis None/int/tuple (negative too), keepdims both ways"
+)
+
+
+# -- rules -----------------------------------------------------------------------------------
+
+
+@adjoint(np.sum, domain=_REDUCTION_DOMAIN, builtin=True)
+def _sum(*args, **kwargs):
+    """Adjoint of ``np.sum``: the cotangent is broadcast back over the summed axes.
+
+    >>> import adcheck as ad
+    >>> ad.pullback(lambda x: np.sum(x, axis=0), np.ones((2, 3)))[1](np.arange(3.0))
+    (array([[0., 1., 2.],
+           [0., 1., 2.]]),)
+    """
+    a = args[0]
+    axis, keepdims = _sum_spec(*args, **kwargs)
+    value = np.sum(a, axis=axis, keepdims=keepdims)
+    shape = np.shape(a)
+    kept = _kept_shape(shape, normalize_axes(axis, len(shape)))
+    return value, lambda dy: (broadcast_copy(_restore(dy, kept), shape),) + nones(args)
+
+
+@adjoint(np.mean, domain=_REDUCTION_DOMAIN, builtin=True)
+def _mean(*args, **kwargs):
+    """Adjoint of ``np.mean``: the cotangent, divided by the group size, broadcast back.
+
+    >>> import adcheck as ad
+    >>> ad.gradient(lambda x: np.mean(x), np.ones((2, 2)))[0]
+    array([[0.25, 0.25],
+           [0.25, 0.25]])
+    """
+    a = args[0]
+    axis, keepdims = _mean_spec(*args, **kwargs)
+    value = np.mean(a, axis=axis, keepdims=keepdims)
+    shape = np.shape(a)
+    axes = normalize_axes(axis, len(shape))
+    kept = _kept_shape(shape, axes)
+    count = math.prod(shape[i] for i in axes)
+    return value, lambda dy: (broadcast_copy(_restore(dy, kept) / count, shape),) + nones(args)
+
+
+@adjoint(np.prod, domain=domains.custom(_prod_args, "like sum, entries in [-2, 2] with zeros"),
+         builtin=True)
+def _prod(*args, **kwargs):
+    """Adjoint of ``np.prod``: each entry gets the product of the others (no division).
+
+    >>> import adcheck as ad
+    >>> ad.gradient(lambda x: np.prod(x), np.array([2.0, 3.0, 0.0, 4.0]))[0]
+    array([ 0.,  0., 24.,  0.])
+    """
+    a = args[0]
+    axis, keepdims = _prod_spec(*args, **kwargs)
+    value = np.prod(a, axis=axis, keepdims=keepdims)
+    shape = np.shape(a)
+    axes = normalize_axes(axis, len(shape))
+    kept = _kept_shape(shape, axes)
+
+    def back(dy):
+        return (_restore(dy, kept) * _others(a, shape, axes),) + nones(args)
+
+    return value, back
+
+
+def _others(a: Any, shape: tuple, axes: tuple[int, ...]) -> Any:
+    """For every entry of ``a``, the product of the other entries in its ``axes`` group."""
+    rest = tuple(i for i in range(len(shape)) if i not in axes)
+    perm = rest + axes
+    moved = a if perm == tuple(range(len(shape))) else np.transpose(a, perm)
+    group = math.prod(shape[i] for i in axes)
+    flat = np.reshape(moved, tuple(shape[i] for i in rest) + (group,))
+    others = np.reshape(_exclusive_prod(flat), tuple(shape[i] for i in perm))
+    if moved is a:
+        return others
+    return np.transpose(others, tuple(int(i) for i in np.argsort(perm)))
+
+
+def _exclusive_prod(x: Any) -> Any:
+    """``out[..., i]`` = the product of ``x[..., j]`` for all ``j != i`` along the last axis.
+
+    Computed by a pairwise tree, O(n) work in O(log n) NumPy calls, with products only, so it
+    is exact where an entry is zero and is itself differentiable by the rules (it is how
+    ``prod``'s second derivative is computed).
+
+    >>> _exclusive_prod(np.array([2.0, 3.0, 0.0, 4.0, 5.0]))
+    array([  0.,   0., 120.,   0.,   0.])
+    """
+    k = np.shape(x)[-1]
+    lead = np.shape(x)[:-1]
+    if k <= 1:
+        return np.ones(np.shape(x), np.result_type(x))
+    n = 1 << (k - 1).bit_length()  # pad with ones to a power of two
+    if n != k:
+        x = np.concatenate([x, np.ones(lead + (n - k,), np.result_type(x))], axis=-1)
+    pairs = np.reshape(x, lead + (n // 2, 2))
+    partner = pairs[..., ::-1]
+    # Each entry's product of others = its partner times the product of all other pairs.
+    out = partner * _exclusive_prod(np.prod(pairs, axis=-1))[..., None]
+    out = np.reshape(out, lead + (n,))
+    return out if n == k else out[..., :k]
+
+
+def _extremum(fn: Any, name: str) -> Any:
+    spec = _extremum_spec(name)
+
+    def rule(*args, **kwargs):
+        a = args[0]
+        axis, keepdims = spec(*args, **kwargs)
+        value = fn(a, axis=axis, keepdims=keepdims)
+        shape = np.shape(a)
+        kept = _kept_shape(shape, normalize_axes(axis, len(shape)))
+
+        def back(dy):
+            # Comparisons are not differentiable, so `hit` and the weights are constants even
+            # when `a` is traced by an outer derivative (max is linear around its arg-max).
+            hit = np.equal(a, _restore(value, kept))
+            ties = np.sum(hit, axis=axis, keepdims=True)
+            weights = (hit / ties).astype(np.result_type(a), copy=False)
+            return (_restore(dy, kept) * weights,) + nones(args)
+
+        return value, back
+
+    rule.__name__ = rule.__qualname__ = f"{name}_adjoint"
+    rule.__doc__ = (
+        f"Adjoint of ``np.{name}``: the cotangent goes to the {name[-3:]}imal entries, "
+        "split evenly among ties."
+    )
+    return rule
+
+
+_distinct = domains.custom(_distinct_args, "like sum, entries >= 0.3 apart (no ties)")
+for _fn, _name in ((np.max, "max"), (np.amax, "amax"), (np.min, "min"), (np.amin, "amin")):
+    adjoint(_fn, domain=_distinct, builtin=True)(_extremum(_fn, _name))
