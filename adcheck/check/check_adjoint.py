@@ -1,0 +1,223 @@
+"""``check_adjoint``: one registered rule against finite differences of its function.
+
+The rule is called directly, ``value, back = rule(*args, **kwargs)``, and what ``back``
+returns is inspected as it is (no unbroadcasting, no casting: that is the engine's courtesy,
+not the rule's correctness). Finite differences are taken of the *function* (``fn`` itself,
+the NumPy function or the plain Python body of an ``@ad.primitive``), never of the rule.
+
+>>> import numpy as np
+>>> import adcheck as ad
+>>> bool(ad.check_adjoint(np.sin, np.array([0.5, -1.0])))
+True
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import registry
+from ..fd import FiniteDifferenceMethod
+from .compare import Outcome, compare_fast, compare_full
+from .lines import LineEstimator, NotEvaluable
+from .problem import PullError, RuleProblem
+from .result import CheckResult, Failure, GradientMismatch
+from .structural import Snapshot, compare_primal, deep_copy_args, pullback_checks
+from .tolerance import Tolerance
+
+__all__ = ["check_adjoint", "run_rule_check", "choose_mode", "FULL_MAX_INPUTS",
+           "FULL_MAX_OUTPUTS"]
+
+# auto mode is full mode up to these sizes (input entries, output entries).
+FULL_MAX_INPUTS = 32
+FULL_MAX_OUTPUTS = 256
+MODES = ("auto", "full", "fast")
+
+
+def choose_mode(mode: str, n: int, m: int) -> str:
+    """``full`` or ``fast`` for ``n`` input and ``m`` output entries.
+
+    >>> choose_mode("auto", 10, 1), choose_mode("auto", 1000, 1), choose_mode("fast", 1, 1)
+    ('full', 'fast', 'fast')
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode != "auto":
+        return mode
+    return "full" if n <= FULL_MAX_INPUTS and m <= FULL_MAX_OUTPUTS else "fast"
+
+
+def new_seed() -> int:
+    """A fresh 32-bit seed (reported, so that the run can be replayed)."""
+    return secrets.randbits(32)
+
+
+def tolerances_for(problem: Any, atol: float | None, rtol: float | None) -> list[Tolerance]:
+    """One :class:`Tolerance` per input leaf, from its dtype and the outputs' dtypes."""
+    outs = [o.dtype for o in problem.out_leaves]
+    return [Tolerance.for_dtypes([leaf.dtype, *outs], atol, rtol) for leaf in problem.leaves]
+
+
+def compare_values(problem: Any, mode: str, fdm: FiniteDifferenceMethod | None,
+                   atol: float | None, rtol: float | None, rng: np.random.Generator,
+                   cotangents: tuple = ()) -> tuple[Outcome, str, int]:
+    """Run full or fast mode; failures to evaluate become ``error`` failures."""
+    mode = choose_mode(mode, problem.n, problem.m)
+    est = LineEstimator(problem, fdm)
+    tols = tolerances_for(problem, atol, rtol)
+    try:
+        if mode == "full":
+            out = compare_full(problem, est, tols, cotangents)
+        else:
+            out = compare_fast(problem, est, tols, rng, cotangents)
+    except NotEvaluable as exc:
+        out = Outcome(failures=[Failure("error", f"finite differences impossible: {exc}")])
+    except PullError as exc:
+        out = Outcome(failures=[Failure(exc.kind, exc.message)])
+    return out, mode, est.lines
+
+
+def run_rule_check(fn: Any, rule: Callable, args: tuple, kwargs: dict, *, mode: str = "auto",
+                   fdm: FiniteDifferenceMethod | None = None, atol: float | None = None,
+                   rtol: float | None = None, seed: int | None = None,
+                   cotangents: tuple = (), name: str | None = None,
+                   location: str | None = None, kind: str = "check_adjoint") -> CheckResult:
+    """Check ``rule`` against ``fn`` at ``args`` and return the result (never raises for a
+    wrong rule). ``cotangents`` are extra flat output cotangents to compare (``verify``)."""
+    seed = new_seed() if seed is None else int(seed)
+    rng = np.random.default_rng(seed)
+    name = name or registry.function_name(fn)
+    result = CheckResult(passed=False, kind=kind, name=name, location=location, seed=seed)
+    failures = result.failures
+    inputs = Snapshot((args, kwargs), "")
+    try:
+        with np.errstate(all="ignore"):
+            returned = rule(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001  (a rule may raise anything: report it)
+        failures.append(Failure("error", f"the rule raised {type(exc).__name__}: {exc}"))
+        return result
+    if not (isinstance(returned, tuple) and len(returned) == 2 and callable(returned[1])):
+        failures.append(Failure("count", f"the rule returned {type(returned).__name__}; it "
+                                "must return (value, pullback)"))
+        return result
+    value, back = returned
+    _mutation(inputs, failures, "the rule")
+    try:
+        c_args, c_kwargs = deep_copy_args(args, kwargs)
+        with np.errstate(all="ignore"):
+            expected = fn(*c_args, **c_kwargs)
+    except Exception as exc:  # noqa: BLE001
+        failures.append(Failure("error", f"the function itself raised {type(exc).__name__}: "
+                                f"{exc}"))
+        return result
+    failures += compare_primal(value, expected)
+    try:
+        problem = RuleProblem(fn, rule, args, kwargs, back=back, value=value, name=name)
+    except Exception as exc:  # noqa: BLE001
+        failures.append(Failure("error", f"cannot evaluate the function at these inputs: "
+                                f"{type(exc).__name__}: {exc}"))
+        return result
+    _finish(result, problem, rng, mode, fdm, atol, rtol, cotangents, saved=value)
+    _mutation(inputs, failures, "the pullback")
+    result.passed = not any(f.kind != "kink" for f in failures)
+    return result
+
+
+def _mutation(snapshot: Snapshot, failures: list[Failure], who: str) -> None:
+    for label in snapshot.changed():
+        if any(f.kind == "mutation" and label in f.message for f in failures):
+            continue
+        failures.append(Failure("mutation", f"{who} changed its input ({_input_label(label)}); "
+                                "inputs must be left as they are"))
+
+
+def _input_label(label: str) -> str:
+    """``[0][1][2]`` (a Snapshot label of ``(args, kwargs)``) as ``argument 1, item [2]``."""
+    match = re.match(r"\[(\d)\]\[([^\]]+)\](.*)", label)
+    if not match:
+        return label
+    which, key, rest = match.groups()
+    head = f"argument {key}" if which == "0" else f"keyword argument {key}"
+    return head + (f", item {rest}" if rest else "")
+
+
+def _finish(result: CheckResult, problem: Any, rng: np.random.Generator, mode: str,
+            fdm: FiniteDifferenceMethod | None, atol: float | None, rtol: float | None,
+            cotangents: tuple, saved: Any) -> None:
+    """Structural checks, then values; fill ``result`` with what they found and cost."""
+    failures = result.failures
+    if problem.m == 0:
+        result.notes.append("the function has no floating-point output: nothing to compare")
+    if problem.n == 0:
+        result.notes.append("no differentiable (floating-point) input: only the structure of "
+                            "the pullback was checked")
+    structural = pullback_checks(problem, rng, saved=saved) if problem.m else []
+    failures += structural
+    fatal = any(f.kind in ("count", "error") and f.path is None for f in structural)
+    if problem.n and problem.m and not fatal:
+        out, used, _ = compare_values(problem, mode, fdm, atol, rtol, rng, cotangents)
+        failures += out.failures
+        result.notes += out.notes
+        result.mode = used
+        result.max_error, result.tolerance = out.max_error, out.tolerance
+        result.probes = out.probes
+    result.evaluations = problem.evaluations
+    result.pullbacks = problem.pullbacks
+    result.passed = not any(f.kind != "kink" for f in failures)
+
+
+def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
+                  fdm: FiniteDifferenceMethod | None = None, atol: float | None = None,
+                  rtol: float | None = None, seed: int | None = None,
+                  raise_exception: bool = True, fn_kwargs: dict | None = None,
+                  **kwargs: Any) -> CheckResult:
+    """Check the rule registered for ``fn`` at ``args`` against finite differences of ``fn``.
+
+    ``fn`` is a NumPy function, a ufunc or an ``@ad.primitive`` (or a
+    :class:`~adcheck.registry.Rule`). Keyword arguments other than the checker's own go to
+    ``fn`` and its rule (``check_adjoint(np.sum, x, axis=0)``); pass ``fn_kwargs={...}`` for
+    a keyword whose name the checker uses itself (``mode``, ``seed``, ...).
+
+    ``mode``: ``"full"`` compares every Jacobian entry; ``"fast"`` runs dot-product probes
+    whose cost does not grow with the input size; ``"auto"`` picks full mode for inputs of
+    at most 32 entries. ``fdm`` is the finite-difference method (``central_fdm(5, 1)``);
+    ``atol``/``rtol`` add to the tolerance (see :mod:`adcheck.check.tolerance`); ``seed``
+    fixes the random probes. Besides values, the shapes, dtypes and count of the
+    cotangents, linearity, mutation, NaN and the primal value are checked.
+
+    Returns a :class:`CheckResult`; a failure raises :class:`GradientMismatch` (an
+    ``AssertionError`` whose message is the report) unless ``raise_exception=False``.
+
+    >>> import numpy as np
+    >>> import adcheck as ad
+    >>> r = ad.check_adjoint(np.sum, np.ones((2, 3)), axis=0, seed=0)
+    >>> r.passed, r.mode
+    (True, 'full')
+    >>> with ad.scoped_rules():
+    ...     @ad.adjoint(np.cos)
+    ...     def _(x):
+    ...         return np.cos(x), lambda dy: (dy * np.sin(x),)   # sign error
+    ...     r = ad.check_adjoint(np.cos, np.array([1.0]), raise_exception=False)
+    >>> r.passed, r.failures[0].path
+    (False, 'x[0]')
+    """
+    rule_obj = fn if isinstance(fn, registry.Rule) else registry.lookup(fn)
+    if rule_obj is None:
+        label = registry.function_name(fn)
+        raise TypeError(
+            f"no adjoint is registered for {label}; register one with @adcheck.adjoint({label})"
+            " (for a function of your own, decorate it with @adcheck.primitive first)"
+        )
+    all_kwargs = {**kwargs, **(fn_kwargs or {})}
+    result = run_rule_check(rule_obj.fn, rule_obj.rule, args, all_kwargs, mode=mode, fdm=fdm,
+                            atol=atol, rtol=rtol, seed=seed, name=rule_obj.name,
+                            location=rule_obj.source)
+    if not result.passed:
+        result.details.append(f"replay: the probes used seed={result.seed}")
+    if raise_exception and not result.passed:
+        raise GradientMismatch(result)
+    return result

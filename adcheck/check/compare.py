@@ -1,0 +1,364 @@
+"""Pullback against finite differences: full mode (every entry) and fast mode (dot products).
+
+**Full mode** takes the Jacobian column by column (one finite difference per input entry,
+along that entry scaled to its size) and the pullback of every basis cotangent, and compares
+each entry ``∂y_i/∂x_j`` with tolerance ``SAFETY·err_ij + s_ij`` (see
+:mod:`adcheck.check.tolerance`). Cotangents drawn by ``verify`` are compared as ``J'·Δ``.
+
+**Fast mode** runs the probes of :mod:`adcheck.check.probes`: for each, ``⟨Δ, J·v⟩`` (one
+finite difference along ``v``) against ``⟨back(Δ), v⟩``. A failing probe is bisected down to
+the wrong entries.
+
+Either way, a comparison that fails is confirmed before it is reported: other finite
+differences along the same line give a second opinion (so noise beyond the function's
+precision is not taken for a wrong rule), and one-sided differences tell a kink from a bug
+(see :mod:`adcheck.check.lines`).
+
+>>> import numpy as np
+>>> from adcheck.check.problem import RuleProblem
+>>> from adcheck.check.lines import LineEstimator
+>>> from adcheck.check.tolerance import Tolerance
+>>> p = RuleProblem(np.sin, None, (np.array([0.5, 1.0]),), {},
+...                 back=lambda dy: (-dy * np.cos([0.5, 1.0]),))
+>>> out = compare_full(p, LineEstimator(p), [Tolerance()])
+>>> [f.path for f in out.failures if f.kind == "value"]
+['x[0]', 'x[1]']
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .lines import LineEstimate, LineEstimator, hull, outside
+from .probes import Probe, balance, bisect, plan
+from .problem import Problem
+from .result import Failure
+from .tolerance import SAFETY, Tolerance, dot_slack
+
+__all__ = ["Outcome", "compare_full", "compare_fast", "MAX_LISTED"]
+
+# Value failures kept per check (the worst first); the rest are counted in a note.
+MAX_LISTED = 20
+
+
+@dataclass
+class Outcome:
+    """What a comparison found: failures, the closest call, and what it cost."""
+
+    failures: list[Failure] = field(default_factory=list)
+    max_error: float = 0.0
+    tolerance: float = 0.0
+    ratio: float = -1.0
+    probes: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def record(self, error: float, tol: float) -> None:
+        """Keep ``(error, tol)`` if it is the closest to failing seen so far."""
+        if math.isnan(error):
+            ratio = math.inf
+        elif tol > 0:
+            ratio = error / tol
+        else:
+            ratio = math.inf if error > 0 else 0.0
+        if ratio > self.ratio:
+            self.ratio, self.max_error, self.tolerance = ratio, float(error), float(tol)
+
+
+def slack_vector(problem: Problem, tols: list[Tolerance], b: np.ndarray) -> np.ndarray:
+    """Per input entry, the allowance for the adjoint's own rounding (cotangent ``b``)."""
+    s = np.zeros(problem.n)
+    finite = np.where(np.isfinite(b), b, 0.0)
+    for leaf, tol in zip(problem.leaves, tols):
+        sl = slice(leaf.offset, leaf.offset + leaf.size)
+        s[sl] = tol.entry_slack(finite[sl])
+    return s
+
+
+def _leaf_of(problem: Problem, j: int) -> tuple[int, int]:
+    for k, leaf in enumerate(problem.leaves):
+        if leaf.offset <= j < leaf.offset + leaf.size:
+            return k, j - leaf.offset
+    raise IndexError(j)
+
+
+def _entry_failure(problem: Problem, kind: str, j: int, expected: float, got: float,
+                   tol: float, what: str = "", extra: str = "") -> Failure:
+    k, local = _leaf_of(problem, j)
+    leaf = problem.leaves[k]
+    name = leaf.entry_name(local)
+    label = f"{what}{name}" if what else name
+    if kind == "kink":
+        message = f"{label}: not differentiable here ({extra})"
+    else:
+        message = (f"{label}: adjoint gives {got:.10g}, finite differences {expected:.10g} "
+                   f"(|error| {abs(got - expected):.3g} > tolerance {tol:.3g}){extra}")
+    return Failure(kind, message, argument=leaf.position, index=leaf.entry_index(local),
+                   expected=float(expected), got=float(got), path=name, tolerance=float(tol))
+
+
+def _trim(out: Outcome) -> None:
+    values = [f for f in out.failures if f.kind == "value"]
+    if len(values) > MAX_LISTED:
+        keep = sorted(values, key=lambda f: -_ratio(f))[:MAX_LISTED]
+        out.notes.append(f"{len(values)} entries are wrong; the {MAX_LISTED} worst are listed")
+        out.failures = [f for f in out.failures if f.kind != "value" or f in keep]
+
+
+def _ratio(f: Failure) -> float:
+    if f.expected is None or f.got is None or not f.tolerance:
+        return math.inf
+    return abs(f.got - f.expected) / f.tolerance
+
+
+# -- full mode -------------------------------------------------------------------------------
+
+
+def compare_full(problem: Problem, est: LineEstimator, tols: list[Tolerance],
+                 cotangents: tuple = ()) -> Outcome:
+    """Every entry of the Jacobian: finite-difference columns against basis-cotangent rows."""
+    n, m = problem.n, problem.m
+    out = Outcome()
+    jac = np.zeros((m, n))
+    err = np.zeros((m, n))
+    for j in range(n):
+        v = np.zeros(n)
+        v[j] = problem.scales[j]
+        line = est.estimate(v)
+        jac[:, j] = line.value / problem.scales[j]
+        err[:, j] = line.error / problem.scales[j]
+    out.probes = n
+    rows = np.zeros((m, n))
+    usable = np.ones(n, bool)
+    for i in range(m):
+        d = np.zeros(m)
+        d[i] = 1.0
+        pulled = problem.pull(d)
+        rows[i] = pulled.flat
+        usable &= pulled.usable
+    slack = np.stack([slack_vector(problem, tols, rows[i]) for i in range(m)]) if m else rows
+    tol = SAFETY * err + slack
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(rows - jac)
+    diff = np.where(np.isfinite(rows), diff, np.inf)
+    bad = (diff > tol) & usable[None, :]
+    for i, j in zip(*np.nonzero(usable[None, :] & np.isfinite(rows))):
+        out.record(float(diff[i, j]), float(tol[i, j]))
+    for j in np.unique(np.nonzero(bad)[1]):
+        _confirm_column(problem, est, j, jac, err, rows, slack, bad, out)
+    for d in cotangents:
+        _compare_cotangent(problem, tols, np.asarray(d, float), jac, err, out)
+    _trim(out)
+    return out
+
+
+def _confirm_column(problem: Problem, est: LineEstimator, j: int, jac: np.ndarray,
+                    err: np.ndarray, rows: np.ndarray, slack: np.ndarray, bad: np.ndarray,
+                    out: Outcome) -> None:
+    scale = problem.scales[j]
+    v = np.zeros(problem.n)
+    v[j] = scale
+    alts = est.alternatives(v)
+    out.probes += len(alts)
+    sides = None
+    m = problem.m
+    for i in np.nonzero(bad[:, j])[0]:
+        got = rows[i, j]
+        estimates = [(jac[i, j], err[i, j])]
+        estimates += [(a.value[i] / scale, a.error[i] / scale) for a in alts]
+        distance = outside(got, hull(estimates, SAFETY), slack[i, j])
+        if distance == 0.0:
+            continue  # the finite differences disagree among themselves: noise, not a bug
+        if sides is None:
+            sides = est.one_sided(v) or False
+            out.probes += 2 if sides else 0
+        what = f"∂y[{i}]/∂" if m > 1 else ""
+        if sides:
+            fwd, bwd = sides
+            f, b = fwd.value[i] / scale, bwd.value[i] / scale
+            ef, eb = fwd.error[i] / scale, bwd.error[i] / scale
+            if abs(f - b) > SAFETY * (ef + eb) + slack[i, j]:
+                out.failures.append(_entry_failure(
+                    problem, "kink", j, jac[i, j], got, 0.0, what,
+                    f"derivative {b:.6g} from the left, {f:.6g} from the right; "
+                    f"the adjoint gives {got:.6g}"))
+                continue
+        out.failures.append(_entry_failure(
+            problem, "value", j, jac[i, j], got, SAFETY * err[i, j] + slack[i, j], what))
+
+
+def _compare_cotangent(problem: Problem, tols: list[Tolerance], d: np.ndarray,
+                       jac: np.ndarray, err: np.ndarray, out: Outcome) -> None:
+    """``back(d)`` against ``J'·d`` entry by entry (a cotangent drawn by ``verify``)."""
+    pulled = problem.pull(d)
+    expected = d @ jac
+    tol = SAFETY * (np.abs(d) @ err) + slack_vector(problem, tols, pulled.flat)
+    got = pulled.flat
+    with np.errstate(invalid="ignore"):
+        diff = np.where(np.isfinite(got), np.abs(got - expected), np.inf)
+    for j in np.nonzero(pulled.usable)[0]:
+        out.record(float(diff[j]), float(tol[j]))
+    known = {f.path for f in out.failures}
+    for j in np.nonzero((diff > tol) & pulled.usable)[0]:
+        f = _entry_failure(problem, "value", int(j), expected[j], got[j], tol[j], "",
+                           " [for the drawn cotangent]")
+        if f.path not in known:
+            out.failures.append(f)
+
+
+# -- fast mode -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Dot:
+    ad: float
+    fd: float
+    fd_error: float
+    slack: float
+    line: LineEstimate
+
+    @property
+    def error(self) -> float:
+        return abs(self.ad - self.fd)
+
+    @property
+    def tolerance(self) -> float:
+        return SAFETY * self.fd_error + self.slack
+
+    @property
+    def fails(self) -> bool:
+        return not (self.error <= self.tolerance)
+
+
+def _dot(est: LineEstimator, v: np.ndarray, dy: np.ndarray, b: np.ndarray,
+         slack: np.ndarray) -> _Dot:
+    line = est.estimate(v)
+    return _Dot(
+        ad=float(b @ v),
+        fd=float(dy @ line.value),
+        fd_error=float(np.abs(dy) @ line.error),
+        slack=dot_slack(slack, v),
+        line=line,
+    )
+
+
+def _verdict(est: LineEstimator, v: np.ndarray, dy: np.ndarray, first: _Dot,
+             out: Outcome) -> tuple[str, str]:
+    """``("ok" | "value" | "kink", detail)`` for a probe whose first comparison failed."""
+    alts = est.alternatives(v)
+    out.probes += len(alts)
+    estimates = [(first.fd, first.fd_error)]
+    estimates += [(float(dy @ a.value), float(np.abs(dy) @ a.error)) for a in alts]
+    if outside(first.ad, hull(estimates, SAFETY), first.slack) == 0.0:
+        return "ok", ""
+    sides = est.one_sided(v)
+    if sides:
+        out.probes += 2
+        f = float(dy @ sides[0].value)
+        b = float(dy @ sides[1].value)
+        ef = float(np.abs(dy) @ sides[0].error)
+        eb = float(np.abs(dy) @ sides[1].error)
+        if abs(f - b) > SAFETY * (ef + eb) + first.slack:
+            return "kink", f"derivative {b:.6g} from the left, {f:.6g} from the right"
+    return "value", ""
+
+
+def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
+                 rng: np.random.Generator, cotangents: tuple = (),
+                 max_found: int = 5) -> Outcome:
+    """The dot-product test on several probes; failing probes are bisected to entries."""
+    n, m = problem.n, problem.m
+    out = Outcome()
+    bounds = [(leaf.offset, leaf.offset + leaf.size) for leaf in problem.leaves]
+    probes = plan(rng, n, m, bounds, problem.scales)
+    for d in cotangents:
+        probes.append(Probe("drawn cotangent", None, np.asarray(d, float)))
+    blamed: set[int] = set()
+    for probe in probes:
+        pulled = problem.pull(probe.dy)
+        b = pulled.flat
+        ok = np.isfinite(b) & pulled.usable
+        b = np.where(ok, b, 0.0)
+        v = probe.v if probe.v is not None else balance(rng, b, problem.scales)
+        v = np.where(ok, v, 0.0)
+        if not v.any():
+            continue
+        slack = slack_vector(problem, tols, b)
+        first = _dot(est, v, probe.dy, b, slack)
+        out.probes += 1
+        out.record(first.error, first.tolerance)
+        if not first.fails:
+            continue
+        verdict, detail = _verdict(est, v, probe.dy, first, out)
+        if verdict == "ok":
+            continue
+        support = np.flatnonzero(v)
+        leaves_hit = {_leaf_of(problem, int(j))[0] for j in support}
+        if leaves_hit <= blamed:
+            continue
+        blamed |= _localise_probe(problem, est, probe, v, b, slack, first, verdict, detail,
+                                  out, max_found)
+    _trim(out)
+    return out
+
+
+def _localise_probe(problem: Problem, est: LineEstimator, probe: Probe, v: np.ndarray,
+                    b: np.ndarray, slack: np.ndarray, first: _Dot, verdict: str, detail: str,
+                    out: Outcome, max_found: int) -> set[int]:
+    """Bisect a failing probe; add the failures found; return the leaves now blamed."""
+    support = np.flatnonzero(v)
+    n = len(support)
+
+    def restricted(subset: np.ndarray) -> np.ndarray:
+        w = np.zeros_like(v)
+        w[subset] = v[subset]
+        return w
+
+    def fails(subset: np.ndarray) -> bool:
+        try:
+            return _dot(est, restricted(subset), probe.dy, b, slack).fails
+        except Exception:  # noqa: BLE001  (not evaluable on this subset: look elsewhere)
+            return False
+
+    budget = 8 * (math.ceil(math.log2(n + 1)) + 1) * max_found
+    before = est.lines
+    found, spread, _ = bisect(support, fails, max_found=max_found, budget=budget)
+    out.probes += est.lines - before
+    blamed: set[int] = set()
+    for j in found:
+        w = restricted(np.array([j]))
+        dot = _dot(est, w, probe.dy, b, slack)
+        out.probes += 1
+        scale = v[j]
+        expected, got = dot.fd / scale, dot.ad / scale
+        tol = dot.tolerance / abs(scale)
+        out.record(dot.error / abs(scale), tol)
+        kind, why = ("value", "") if not dot.fails else _verdict(est, w, probe.dy, dot, out)
+        if kind == "ok" or not dot.fails:
+            continue
+        blamed.add(_leaf_of(problem, j)[0])
+        extra = f"{why}; the adjoint gives {got:.6g}" if kind == "kink" else ""
+        out.failures.append(_entry_failure(problem, kind, j, expected, got, tol, "", extra))
+    if blamed:
+        if len(found) >= max_found:
+            out.notes.append(f"bisection of probe {probe.name!r} stopped after naming "
+                             f"{max_found} entries; more may be wrong")
+        return blamed
+    # No single entry fails on its own: the error is spread out (or a kink along v).
+    where = ", ".join(problem.leaves[_leaf_of(problem, int(j))[0]].path for j in support[:1])
+    if verdict == "kink":
+        out.failures.append(Failure(
+            "kink", f"probe {probe.name!r}: not differentiable along the probe direction "
+                    f"({detail}), starting at {where}", expected=first.fd, got=first.ad))
+        return blamed
+    size = len(spread[0]) if spread else n
+    out.failures.append(Failure(
+        "value",
+        f"probe {probe.name!r} (moving {n} entries): <back(Δ), v> = {first.ad:.10g} but "
+        f"finite differences give <Δ, J v> = {first.fd:.10g} (|error| {first.error:.3g} > "
+        f"tolerance {first.tolerance:.3g}); no single entry is wrong on its own, the error is "
+        f"spread over groups of about {size} entries",
+        expected=first.fd, got=first.ad, tolerance=first.tolerance))
+    return {_leaf_of(problem, int(j))[0] for j in support}

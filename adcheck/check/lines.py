@@ -1,0 +1,167 @@
+"""Derivatives along one line through the inputs, by :mod:`adcheck.fd`, made robust.
+
+Every finite difference the checker takes is ``g'(0)`` for ``g(t) = F(x0 + t·v)``, estimated
+by a :class:`~adcheck.fd.FiniteDifferenceMethod` (``central_fdm(5, 1)`` unless the user gives
+``fdm``) with its adaptive step and error bound. Around it:
+
+- **Staying in the domain.** If ``F`` raises or returns NaN/inf at a stencil point, the
+  estimate is retried with ``max_range`` limited to half the distance at which some input
+  entry would change sign, then 16 and 256 times less. So ``sqrt`` and ``log`` at 1e-8 work.
+- **A second opinion before a failure is reported** (:meth:`LineEstimator.alternatives`): the
+  same line with the round-off assumed 1000 times larger (a longer step), and a 7-point
+  method. When they disagree with each other, the function is noisier than its precision
+  (an ill-conditioned matrix), and the spread becomes part of the tolerance.
+- **Kinks** (:meth:`LineEstimator.one_sided`): forward and backward differences. When they
+  disagree beyond their errors, the point is not differentiable along that line.
+
+>>> import numpy as np
+>>> from adcheck.check.problem import RuleProblem
+>>> p = RuleProblem(np.sqrt, None, (np.array([1e-8, 4.0]),), {})
+>>> est = LineEstimator(p).estimate(np.array([2.0**-27, 4.0]))
+>>> np.allclose(est.value, [0.5 / 1e-4 * 2.0**-27, 0.25 * 4.0])
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..fd import FiniteDifferenceMethod, central_fdm
+from .problem import Problem
+
+__all__ = ["LineEstimate", "LineEstimator", "NotEvaluable"]
+
+
+class NotEvaluable(Exception):
+    """The function could not be evaluated (finite, without raising) near the point."""
+
+
+@dataclass
+class LineEstimate:
+    """``J·v`` by finite differences: one value and one error bound per output entry."""
+
+    value: np.ndarray
+    error: np.ndarray
+    step: float
+    method: str
+
+
+def _variant(m: FiniteDifferenceMethod, grid: list[int] | None = None,
+             **changes: float) -> FiniteDifferenceMethod:
+    kwargs = {"adapt": m.adapt, "factor": m.factor, "max_range": m.max_range,
+              "condition": m.condition}
+    kwargs.update(changes)
+    return FiniteDifferenceMethod(grid if grid is not None else m.grid, m.q, **kwargs)
+
+
+def _describe(m: FiniteDifferenceMethod) -> str:
+    g = m.grid
+    kind = "central" if min(g) < 0 < max(g) else ("forward" if min(g) >= 0 else "backward")
+    return f"{kind}_fdm({m.p}, {m.q})"
+
+
+class LineEstimator:
+    """Finite differences of ``problem`` along directions, counting lines and evaluations."""
+
+    def __init__(self, problem: Problem, fdm: FiniteDifferenceMethod | None = None):
+        self.problem = problem
+        base = fdm if fdm is not None else central_fdm(5, 1)
+        if base.q != 1:
+            raise ValueError(f"fdm must estimate first derivatives (q=1), got q={base.q}")
+        if problem.noise_factor != 1.0:
+            base = _variant(base, factor=base.factor * problem.noise_factor)
+        self.base = base
+        self.lines = 0
+
+    def _g(self, v: np.ndarray):
+        x0, evaluate = self.problem.x0, self.problem.evaluate
+
+        def g(t: float) -> np.ndarray:
+            return evaluate(x0 + t * v)
+
+        return g
+
+    def _ranges(self, v: np.ndarray, m: FiniteDifferenceMethod) -> list[float]:
+        """``max_range`` values to try: as given, then within the sign-change distance."""
+        x0 = self.problem.x0
+        moving = (v != 0) & (x0 != 0)
+        if moving.any():
+            r0 = 0.5 * float(np.min(np.abs(x0[moving]) / np.abs(v[moving])))
+        else:
+            r0 = 0.5 / float(np.max(np.abs(v), initial=1.0))
+        ranges = [m.max_range]
+        ranges += [r for r in (r0, r0 / 16, r0 / 256) if r < m.max_range]
+        return ranges
+
+    def estimate(self, v: np.ndarray, m: FiniteDifferenceMethod | None = None) -> LineEstimate:
+        """``J·v`` and its error bound; raises :class:`NotEvaluable` if no range works."""
+        m = m if m is not None else self.base
+        g = self._g(v)
+        last: BaseException | None = None
+        for r in self._ranges(v, m):
+            method = m if r == m.max_range else _variant(m, max_range=r)
+            try:
+                with np.errstate(all="ignore"):
+                    est = method.estimate(g, 0.0)
+            except Exception as exc:  # noqa: BLE001  (F may raise anything off its domain)
+                last = exc
+                continue
+            self.lines += 1
+            value = np.atleast_1d(np.asarray(est.value, dtype=np.float64))
+            error = np.atleast_1d(np.asarray(est.error, dtype=np.float64))
+            if np.all(np.isfinite(value)) and np.all(np.isfinite(error)):
+                return LineEstimate(value, error, float(est.step), _describe(method))
+            last = FloatingPointError("the finite difference is not finite")
+        raise NotEvaluable(
+            f"the function cannot be evaluated near the point along this direction "
+            f"({type(last).__name__}: {last})"
+        )
+
+    def alternatives(self, v: np.ndarray) -> list[LineEstimate]:
+        """Independent estimates for a second opinion (see the module docstring)."""
+        out = []
+        b = self.base
+        for m in (_variant(b, factor=b.factor * 1e3), central_fdm(7, 1, factor=b.factor,
+                                                                    max_range=b.max_range)):
+            try:
+                out.append(self.estimate(v, m))
+            except NotEvaluable:
+                continue
+        return out
+
+    def one_sided(self, v: np.ndarray) -> tuple[LineEstimate, LineEstimate] | None:
+        """Forward and backward differences along ``v`` (None if either cannot be taken)."""
+        b = self.base
+        p = max(b.p, 3)
+        try:
+            fwd = self.estimate(v, _variant(b, grid=list(range(p))))
+            bwd = self.estimate(v, _variant(b, grid=list(range(1 - p, 1))))
+        except NotEvaluable:
+            return None
+        return fwd, bwd
+
+
+def hull(estimates: list[tuple[float, float]], safety: float) -> tuple[float, float]:
+    """The interval every estimate ``(value, error)`` allows: ``[min(v - s·e), max(v + s·e)]``.
+
+    >>> hull([(1.0, 0.1), (1.5, 0.1)], 2.0)
+    (0.8, 1.7)
+    """
+    lo = min(v - safety * e for v, e in estimates)
+    hi = max(v + safety * e for v, e in estimates)
+    return lo, hi
+
+
+def outside(value: float, interval: tuple[float, float], slack: float) -> float:
+    """How far ``value`` lies outside ``interval`` widened by ``slack`` (0 when inside).
+
+    >>> outside(2.0, (0.0, 1.0), 0.5), outside(0.5, (0.0, 1.0), 0.0)
+    (0.5, 0.0)
+    """
+    lo, hi = interval
+    if math.isnan(value):
+        return math.inf
+    return max(lo - slack - value, value - hi - slack, 0.0)

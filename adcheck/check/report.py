@@ -1,0 +1,106 @@
+"""The readable report of a :class:`~adcheck.check.result.CheckResult`.
+
+Layout: a header line with the verdict and the name; then what is wrong, grouped by kind
+(the argument entry, the adjoint's value against the finite difference, the tolerance);
+then, for ``gradcheck``, where the first wrong rule was called (its Wengert-list line, the
+rule's source, the user's source line, and that rule's own report); for ``verify``, the
+smallest failing input and the command that replays it; then notes.
+
+>>> from adcheck.check.result import CheckResult, Failure
+>>> r = CheckResult(passed=False, kind="check_adjoint", name="sin", location="rules.py:3",
+...                 failures=[Failure("value", "x[0]: adjoint gives -1, finite differences 1")])
+>>> print(render(r))  # doctest: +NORMALIZE_WHITESPACE
+FAILED check_adjoint(sin), rule at rules.py:3
+  wrong value:
+    x[0]: adjoint gives -1, finite differences 1
+  max |error| 0 against tolerance 0 (0 probes, 0 evaluations, 0 pullbacks)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .result import CheckResult
+
+__all__ = ["render", "short_repr"]
+
+_TITLES = {
+    "error": "could not check",
+    "count": "wrong number of cotangents",
+    "shape": "wrong shape",
+    "dtype": "wrong dtype",
+    "nan": "NaN or infinite cotangent",
+    "primal": "wrong primal value",
+    "mutation": "mutation",
+    "linearity": "not linear in the cotangent",
+    "value": "wrong value",
+    "kink": "non-differentiable point (kink; not counted as a failure)",
+}
+_ORDER = ("error", "count", "shape", "dtype", "nan", "primal", "mutation", "linearity", "value",
+          "kink")
+_MAX_PER_KIND = 8
+
+
+def _cost(r: CheckResult) -> str:
+    parts = []
+    if r.mode:
+        parts.append(f"{r.mode} mode")
+    if r.examples is not None:
+        parts.append(f"{r.examples} examples")
+    parts.append(f"{r.probes} probes")
+    parts.append(f"{r.evaluations} evaluations")
+    parts.append(f"{r.pullbacks} pullbacks")
+    return ", ".join(parts)
+
+
+def render(r: CheckResult) -> str:
+    """The report text (see the module docstring)."""
+    call = f"{r.kind}({r.name})"
+    where = f", rule at {r.location}" if r.location else ""
+    numbers = f"max |error| {r.max_error:.3g}"
+    if r.passed:
+        verdict = "passed"
+        head = f"{verdict} {call}{where}: {numbers} within tolerance {r.tolerance:.3g} ({_cost(r)})"
+        lines = [head]
+        if r.kinks:
+            lines.append(f"  {len(r.kinks)} non-differentiable point(s) found and not checked:")
+            lines += [f"    {f.message}" for f in r.kinks[:_MAX_PER_KIND]]
+    else:
+        lines = [f"FAILED {call}{where}"]
+        for kind in _ORDER:
+            group = [f for f in r.failures if f.kind == kind]
+            if not group:
+                continue
+            lines.append(f"  {_TITLES[kind]}:")
+            lines += [f"    {f.message}" for f in group[:_MAX_PER_KIND]]
+            if len(group) > _MAX_PER_KIND:
+                lines.append(f"    ... and {len(group) - _MAX_PER_KIND} more")
+        lines.append(f"  {numbers} against tolerance {r.tolerance:.3g} ({_cost(r)})")
+    loc = r.localisation
+    if loc is not None:
+        lines.append(f"  localised to line {loc.line} of the Wengert list:")
+        lines.append(f"      {loc.wengert}")
+        lines.append(f"    rule {loc.rule}, defined at {loc.rule_source}")
+        if loc.call_site:
+            text = f": {loc.call_text.strip()}" if loc.call_text else ""
+            lines.append(f"    called from {loc.call_site}{text}")
+        lines.append("    that rule on its own:")
+        lines += ["      | " + line for line in loc.rule_report.splitlines()]
+    if r.smallest_input is not None:
+        lines.append(f"  smallest failing input: {r.smallest_input}")
+    lines += [f"  {d}" for d in r.details]
+    lines += [f"  note: {n}" for n in r.notes]
+    return "\n".join(lines)
+
+
+def short_repr(value: object, limit: int = 2000) -> str:
+    """A readable, replayable repr of arguments: full precision, dtypes shown.
+
+    >>> short_repr((np.array([1.5, -2.0], dtype=np.float32), 3.0))
+    '(array([ 1.5, -2. ], dtype=float32), 3.0)'
+    """
+    with np.printoptions(precision=17, threshold=200, linewidth=10**6):
+        text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text

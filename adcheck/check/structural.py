@@ -1,0 +1,260 @@
+"""Checks beyond values: what a pullback returns and what it must not do.
+
+- **count, shape, dtype**: one cotangent per positional input, each with exactly its input's
+  shape and dtype (``None`` for inputs that are not differentiable). Nothing is summed or
+  cast to fit: the engine forgives a broadcast shape, a checker must not.
+- **nan**: a NaN or infinite cotangent at a point where the function is finite.
+- **linearity**: ``back(a·Δ1 + b·Δ2) = a·back(Δ1) + b·back(Δ2)``, and ``back(0) = 0``.
+- **mutation**: the pullback leaves ``Δ``, the values it saved and the rule's primal value
+  unchanged, and gives the same result when called twice; the rule leaves its inputs alone.
+- **primal**: the value the rule returns equals the function's (structure, shape, dtype,
+  values to a few hundred ulps).
+
+>>> import numpy as np
+>>> from adcheck.check.problem import RuleProblem
+>>> x = np.array([1.0, 2.0])
+>>> p = RuleProblem(np.square, None, (x,), {}, back=lambda dy: (dy * dy * x,))
+>>> [f.kind for f in pullback_checks(p, np.random.default_rng(0))]
+['linearity']
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from .problem import Problem, Pulled, PullError
+from .probes import signed
+from .result import Failure
+from .tolerance import coarsest
+
+__all__ = ["Snapshot", "pullback_checks", "compare_primal"]
+
+_LINEAR_A, _LINEAR_B = 1.5, -0.75  # exact in binary, so a·Δ1 + b·Δ2 is exact too
+
+
+class Snapshot:
+    """Copies of every array inside ``obj`` (nested containers, closure cells), to compare later.
+
+    >>> a = np.zeros(2)
+    >>> s = Snapshot({"x": a})
+    >>> a[0] = 1.0
+    >>> s.changed()
+    ["['x']"]
+    """
+
+    def __init__(self, obj: Any, label: str = "", depth: int = 4):
+        self.items: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self._walk(obj, label, depth, set())
+
+    def _walk(self, obj: Any, label: str, depth: int, seen: set) -> None:
+        if id(obj) in seen or depth < 0:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            self.items.append((label, obj, obj.copy()))
+        elif isinstance(obj, (list, tuple)):
+            for i, v in enumerate(obj):
+                self._walk(v, f"{label}[{i}]", depth - 1, seen)
+        elif isinstance(obj, dict):
+            for k, v in obj.items():
+                self._walk(v, f"{label}[{k!r}]", depth - 1, seen)
+
+    def changed(self) -> list[str]:
+        """Labels of the arrays whose shape or contents differ from the copy."""
+        out = []
+        for label, ref, saved in self.items:
+            if ref.shape != saved.shape or ref.dtype != saved.dtype or not _same(ref, saved):
+                out.append(label)
+        return out
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    try:
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    except TypeError:
+        return bool(np.array_equal(a, b))
+
+
+def closure_snapshot(fn: Any) -> Snapshot:
+    """A snapshot of the arrays a function closes over (what a pullback saved)."""
+    cells = {}
+    code = getattr(fn, "__code__", None)
+    for name, cell in zip(getattr(code, "co_freevars", ()), getattr(fn, "__closure__", None) or ()):
+        try:
+            cells[name] = cell.cell_contents
+        except ValueError:
+            continue
+    return Snapshot(cells, "")
+
+
+def _eps(problem: Problem, k: int) -> float:
+    dtypes = [problem.leaves[k].dtype] + [o.dtype for o in problem.out_leaves]
+    return float(np.finfo(coarsest(dtypes)).eps)
+
+
+def _issue_failures(pulled: Pulled, problem: Problem) -> list[Failure]:
+    out = []
+    seen = set()
+    for kind, k, message in pulled.issues:
+        if message in seen:
+            continue
+        seen.add(message)
+        position = None if k is None else problem.leaves[k].position
+        out.append(Failure(kind, message, argument=position,
+                           path=None if k is None else problem.leaves[k].path))
+    return out
+
+
+def _nan_failures(pulled: Pulled, problem: Problem) -> list[Failure]:
+    out = []
+    for k, leaf in enumerate(problem.leaves):
+        part = pulled.flat[leaf.offset : leaf.offset + leaf.size]
+        ok = pulled.usable[leaf.offset : leaf.offset + leaf.size]
+        bad = np.flatnonzero(~np.isfinite(part) & ok)
+        if bad.size:
+            first = leaf.entry_name(int(bad[0]))
+            more = f" (and {bad.size - 1} more entries)" if bad.size > 1 else ""
+            out.append(Failure(
+                "nan", f"the cotangent of {leaf.path} is {part[bad[0]]} at {first}{more}, "
+                f"where the function is finite", argument=leaf.position,
+                index=leaf.entry_index(int(bad[0])), got=float(part[bad[0]]), path=first))
+    return out
+
+
+def pullback_checks(problem: Problem, rng: np.random.Generator,
+                    saved: Any = None) -> list[Failure]:
+    """Count, shape, dtype, NaN, linearity, zero, determinism and mutation of the pullback.
+
+    ``saved`` is the rule's primal value (or anything else the pullback must not change);
+    the pullback's own closure is inspected too.
+    """
+    failures: list[Failure] = []
+    back = getattr(problem, "back", None)
+    saved_snap = Snapshot(saved, "the rule's value")
+    closure = closure_snapshot(back)
+    m = problem.m
+    d1, d2 = signed(rng, m, "gaussian"), signed(rng, m, "gaussian")
+    dy1 = problem.output_cotangent(d1)
+    dy1_snap = Snapshot(dy1, "Δ")
+    try:
+        p1 = problem.pull_dy(dy1)
+    except PullError as exc:
+        return [Failure(exc.kind, exc.message)]
+    failures += _issue_failures(p1, problem)
+    failures += _nan_failures(p1, problem)
+    if dy1_snap.changed():
+        failures.append(Failure("mutation", "the pullback changed the cotangent Δ it was "
+                                "given (it must not write into its argument)"))
+    try:
+        again = problem.pull(d1)
+        zero = problem.pull(np.zeros(m))
+        p2 = problem.pull(d2)
+        mixed = problem.pull(_LINEAR_A * d1 + _LINEAR_B * d2)
+    except PullError as exc:
+        failures.append(Failure(exc.kind, exc.message))
+        return failures
+    usable = p1.usable & again.usable & zero.usable & p2.usable & mixed.usable
+    finite = usable & np.isfinite(p1.flat) & np.isfinite(p2.flat)
+    for k, leaf in enumerate(problem.leaves):
+        sl = slice(leaf.offset, leaf.offset + leaf.size)
+        ok = finite[sl]
+        if not ok.any():
+            continue
+        eps = _eps(problem, k)
+        b1, b2 = p1.flat[sl][ok], p2.flat[sl][ok]
+        scale = np.abs(_LINEAR_A * b1) + np.abs(_LINEAR_B * b2)
+        peak = float(scale.max(initial=0.0))
+        tol = 1e3 * eps * scale + 1e2 * eps * peak
+        with np.errstate(invalid="ignore"):
+            diff = np.abs(mixed.flat[sl][ok] - (_LINEAR_A * b1 + _LINEAR_B * b2))
+        bad = np.flatnonzero(~(diff <= tol))
+        if bad.size:
+            j = int(np.flatnonzero(ok)[bad[0]])
+            failures.append(Failure(
+                "linearity", f"the pullback is not linear in Δ: back(1.5·Δ1 - 0.75·Δ2) at "
+                f"{leaf.entry_name(j)} is {mixed.flat[sl][ok][bad[0]]:.10g}, but 1.5·back(Δ1) - "
+                f"0.75·back(Δ2) is {(_LINEAR_A * b1 + _LINEAR_B * b2)[bad[0]]:.10g}",
+                argument=leaf.position, index=leaf.entry_index(j), path=leaf.entry_name(j)))
+        z = zero.flat[sl]
+        nz = np.flatnonzero(z[zero.usable[sl]] != 0)
+        if nz.size:
+            j = int(np.flatnonzero(zero.usable[sl])[nz[0]])
+            failures.append(Failure(
+                "linearity", f"a zero cotangent gave {leaf.entry_name(j)} = {z[j]:.6g}, not 0",
+                argument=leaf.position, index=leaf.entry_index(j), path=leaf.entry_name(j),
+                got=float(z[j]), expected=0.0))
+        a1, a2 = p1.flat[sl], again.flat[sl]
+        both = usable[sl]
+        if not np.array_equal(a1[both], a2[both], equal_nan=True):
+            big = float(np.max(np.abs(np.nan_to_num(a1[both])), initial=0.0))
+            with np.errstate(invalid="ignore"):
+                off = np.abs(a1[both] - a2[both])
+            if not np.all(off <= 8 * eps * big):
+                failures.append(Failure(
+                    "mutation", f"calling the pullback twice with the same Δ gave different "
+                    f"cotangents for {leaf.path} (does it change state it saved?)",
+                    argument=leaf.position, path=leaf.path))
+    for label in closure.changed():
+        failures.append(Failure("mutation", f"the pullback changed a value it saved "
+                                f"({label.strip('[]')!s}); it must not write into saved arrays"))
+    for label in saved_snap.changed():
+        failures.append(Failure("mutation", f"the pullback changed {label}"))
+    return failures
+
+
+def compare_primal(value: Any, expected: Any) -> list[Failure]:
+    """The rule's primal ``value`` against the function's own ``expected`` output.
+
+    >>> [f.kind for f in compare_primal(np.float32(1.0), np.float64(1.0))]
+    ['primal']
+    """
+    from ..tree import flatten
+
+    got_leaves, got_spec = flatten(value)
+    exp_leaves, exp_spec = flatten(expected)
+    if got_spec != exp_spec or len(got_leaves) != len(exp_leaves):
+        return [Failure("primal", f"the rule's value has structure {got_spec!r}, the "
+                        f"function's {exp_spec!r}")]
+    out = []
+    for i, (g, e) in enumerate(zip(got_leaves, exp_leaves)):
+        where = "" if len(exp_leaves) == 1 else f" (output {i})"
+        gs, es = np.shape(g), np.shape(e)
+        if gs != es:
+            out.append(Failure("primal", f"the rule's value has shape {gs}, the function's "
+                               f"{es}{where}"))
+            continue
+        gd = np.dtype(np.float64) if type(g) is float else np.result_type(g)
+        ed = np.dtype(np.float64) if type(e) is float else np.result_type(e)
+        if gd != ed:
+            out.append(Failure("primal", f"the rule's value has dtype {gd}, the function's "
+                               f"{ed}{where}"))
+            continue
+        ga, ea = np.asarray(g), np.asarray(e)
+        if ed.kind not in "fc":
+            if not np.array_equal(ga, ea):
+                out.append(Failure("primal", f"the rule's value differs from the function's"
+                                   f"{where}"))
+            continue
+        eps = float(np.finfo(ed).eps)
+        peak = float(np.max(np.abs(ea[np.isfinite(ea)]), initial=0.0))
+        with np.errstate(invalid="ignore"):
+            diff = np.abs(ga - ea)
+        tol = 1e3 * eps * np.abs(ea) + 64 * eps * peak
+        nan_same = np.isnan(ga) == np.isnan(ea)
+        bad = np.flatnonzero(~((diff <= tol) | (np.isnan(ga) & np.isnan(ea))) | ~nan_same)
+        if bad.size:
+            j = int(bad[0])
+            idx = np.unravel_index(j, es) if es else ()
+            out.append(Failure(
+                "primal", f"the rule's value{where} at {list(map(int, idx))} is "
+                f"{ga.ravel()[j]:.10g}, the function gives {ea.ravel()[j]:.10g}",
+                expected=float(ea.ravel()[j]), got=float(ga.ravel()[j])))
+    return out
+
+
+def deep_copy_args(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """Copies of the arguments, so that calling the function cannot change the caller's."""
+    return copy.deepcopy(args), copy.deepcopy(kwargs)
