@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass
 from functools import cache
 
-import findiff
 import numpy as np
 
 __all__ = ["Stencil", "make_stencil", "central_grid", "forward_grid", "backward_grid"]
@@ -82,6 +81,10 @@ def make_stencil(grid: tuple[int, ...], q: int) -> Stencil:
     >>> s.coefs.tolist(), s.order
     ([1.0, -2.0, 1.0], 2)
     """
+    # Imported here: findiff loads sympy, which takes about a second, and `import adcheck`
+    # should not pay that unless finite differences are used.
+    import findiff
+
     p = len(grid)
     exact = findiff.coefficients(q, offsets=list(grid), symbolic=True)["coefficients"]
 
