@@ -27,6 +27,7 @@ One test item per rule: ``pytest --adcheck-verify=mypkg.rules`` (a module, a ``.
 a folder; repeatable, or listed under ``adcheck_verify`` in the ini file) adds an item
 ``mypkg.rules::softplus`` for each adjoint rule the target registers, marked ``adcheck``.
 ``pytest -n auto`` (pytest-xdist) spreads them over cores, ``-m adcheck`` runs only them.
+A target that fails to import is a collection error, as a test module that fails would be.
 
 Options: ``--adcheck-max-examples`` and ``--adcheck-seed``. Everything else about drawing
 inputs is hypothesis' own business: profiles (``--hypothesis-profile``), the example
@@ -218,12 +219,11 @@ def pytest_collection_modifyitems(
 
     options = _options(config)
     for target in expand_targets(targets):
-        collector = TargetCollector.from_parent(session, name=target, options=options)
-        items.extend(collector.collect())
-
-
-class TargetImportError(Exception):
-    """A ``--adcheck-verify`` target that failed to import (reported as a test error)."""
+        collector = TargetCollector.from_parent(
+            session, name=target, nodeid=target, options=options
+        )
+        # genitems reports the collection as pytest's own does: counted, errors shown
+        items.extend(session.genitems(collector))
 
 
 class RuleFailed(Exception):
@@ -246,7 +246,7 @@ class TargetCollector(pytest.Collector):
 
         found = collect(self.name)
         if found.error is not None:
-            return [ImportErrorItem.from_parent(self, name="import", error=found.error)]
+            raise self.CollectError(f"cannot import {self.name}\n{found.error.traceback}")
         return [
             RuleItem.from_parent(self, name=entry.name, entry=entry, options=self.options)
             for entry in found.rules
@@ -295,26 +295,3 @@ class RuleItem(pytest.Item):
     def reportinfo(self) -> tuple[Any, int | None, str]:
         path, line = _location(self.entry.location)
         return path or self.path, line, f"adcheck rule {self.entry.id}"
-
-
-class ImportErrorItem(pytest.Item):
-    """Stands for a target that failed to import; errors at setup with the traceback."""
-
-    def __init__(self, *, error: Any, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.error = error
-        self.add_marker("adcheck")
-
-    def setup(self) -> None:
-        raise TargetImportError(self.error.traceback)
-
-    def runtest(self) -> None:  # pragma: no cover  (setup always raises)
-        pass
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
-        if isinstance(excinfo.value, TargetImportError):
-            return f"cannot import {self.error.target}\n{self.error.traceback}"
-        return super().repr_failure(excinfo, style=style)
-
-    def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, f"adcheck: import {self.error.target}"

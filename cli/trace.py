@@ -47,7 +47,7 @@ def format_value(value: Any) -> str:
     """Numbers in full precision (the shortest text that reads back the same float).
 
     >>> format_value(np.float64(-38.30637921293538)), format_value(np.array([0.5, 2.0]))
-    ('-38.30637921293538', '[0.5, 2. ]')
+    ('-38.30637921293538', '[0.5, 2.0]')
     """
     if value is None:
         return "None (not differentiable)"
@@ -57,7 +57,9 @@ def format_value(value: Any) -> str:
         except (TypeError, ValueError):
             return repr(value)
     if isinstance(value, np.ndarray):
-        return np.array2string(value, separator=", ", floatmode="unique")
+        return np.array2string(
+            value, separator=", ", formatter={"float_kind": lambda v: repr(float(v))}
+        )
     return repr(value)
 
 

@@ -1,6 +1,5 @@
 """A target that fails to import: a helper it calls at import time raises."""
 
-import numpy as np
 
 import adcheck as ad
 
