@@ -12,3 +12,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("adcheck-ci")
+
+# pytester drives the plugin tests; pytest only honours pytest_plugins in the top conftest.
+pytest_plugins = ["pytester"]
