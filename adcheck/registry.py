@@ -149,7 +149,7 @@ def adjoint(
     ...     return add(a, b), lambda dy: (dy, dy)
     >>> import adcheck as ad
     >>> y, back = ad.pullback(add, 2.0, 3.0)
-    >>> y, back(2.0)
+    >>> float(y), back(2.0)
     (5.0, (2.0, 2.0))
     """
     if not is_primitive(fn):

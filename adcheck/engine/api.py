@@ -187,8 +187,7 @@ def pullback(f: Callable, *args: Any, include_fn: bool = False) -> tuple[Any, Ca
     >>> y, back = pullback(f, np.array([1.0, 2.0]))
     >>> back(np.array([0.0, 1.0]))
     (array([2., 1.]),)
-    >>> b = 3
-    >>> addg = lambda a: a + b
+    >>> addg = (lambda b: lambda a: a + b)(3)      # closes over b = 3
     >>> pullback(addg, 4, include_fn=True)[1](1.0)
     ({'b': 1.0}, 1.0)
     """
