@@ -9,5 +9,6 @@ True
 from .check_adjoint import check_adjoint
 from .gradcheck import gradcheck
 from .result import CheckResult, Failure, GradientMismatch
+from .verify import verify
 
-__all__ = ["CheckResult", "Failure", "GradientMismatch", "check_adjoint", "gradcheck"]
+__all__ = ["CheckResult", "Failure", "GradientMismatch", "check_adjoint", "gradcheck", "verify"]

@@ -64,16 +64,16 @@ def tolerances_for(problem: Any, atol: float | None, rtol: float | None) -> list
 
 def compare_values(problem: Any, mode: str, fdm: FiniteDifferenceMethod | None,
                    atol: float | None, rtol: float | None, rng: np.random.Generator,
-                   cotangents: tuple = ()) -> tuple[Outcome, str, int]:
+                   cotangents: tuple = (), fail_fast: bool = False) -> tuple[Outcome, str, int]:
     """Run full or fast mode; failures to evaluate become ``error`` failures."""
     mode = choose_mode(mode, problem.n, problem.m)
     est = LineEstimator(problem, fdm)
     tols = tolerances_for(problem, atol, rtol)
     try:
         if mode == "full":
-            out = compare_full(problem, est, tols, cotangents)
+            out = compare_full(problem, est, tols, cotangents, fail_fast=fail_fast)
         else:
-            out = compare_fast(problem, est, tols, rng, cotangents)
+            out = compare_fast(problem, est, tols, rng, cotangents, fail_fast=fail_fast)
     except NotEvaluable as exc:
         out = Outcome(failures=[Failure("error", f"finite differences impossible: {exc}")])
     except PullError as exc:
@@ -85,9 +85,11 @@ def run_rule_check(fn: Any, rule: Callable, args: tuple, kwargs: dict, *, mode: 
                    fdm: FiniteDifferenceMethod | None = None, atol: float | None = None,
                    rtol: float | None = None, seed: int | None = None,
                    cotangents: tuple = (), name: str | None = None,
-                   location: str | None = None, kind: str = "check_adjoint") -> CheckResult:
+                   location: str | None = None, kind: str = "check_adjoint",
+                   fail_fast: bool = False) -> CheckResult:
     """Check ``rule`` against ``fn`` at ``args`` and return the result (never raises for a
-    wrong rule). ``cotangents`` are extra flat output cotangents to compare (``verify``)."""
+    wrong rule). ``cotangents`` are extra flat output cotangents to compare (``verify``);
+    ``fail_fast`` stops at the first wrong value found (for shrinking)."""
     seed = new_seed() if seed is None else int(seed)
     rng = np.random.default_rng(seed)
     name = name or registry.function_name(fn)
@@ -121,7 +123,8 @@ def run_rule_check(fn: Any, rule: Callable, args: tuple, kwargs: dict, *, mode: 
         failures.append(Failure("error", f"cannot evaluate the function at these inputs: "
                                 f"{type(exc).__name__}: {exc}"))
         return result
-    _finish(result, problem, rng, mode, fdm, atol, rtol, cotangents, saved=value)
+    _finish(result, problem, rng, mode, fdm, atol, rtol, cotangents, saved=value,
+            fail_fast=fail_fast)
     _mutation(inputs, failures, "the pullback")
     result.passed = not any(f.kind != "kink" for f in failures)
     return result
@@ -147,7 +150,7 @@ def _input_label(label: str) -> str:
 
 def _finish(result: CheckResult, problem: Any, rng: np.random.Generator, mode: str,
             fdm: FiniteDifferenceMethod | None, atol: float | None, rtol: float | None,
-            cotangents: tuple, saved: Any) -> None:
+            cotangents: tuple, saved: Any, fail_fast: bool = False) -> None:
     """Structural checks, then values; fill ``result`` with what they found and cost."""
     failures = result.failures
     if problem.m == 0:
@@ -158,8 +161,11 @@ def _finish(result: CheckResult, problem: Any, rng: np.random.Generator, mode: s
     structural = pullback_checks(problem, rng, saved=saved) if problem.m else []
     failures += structural
     fatal = any(f.kind in ("count", "error") and f.path is None for f in structural)
+    if fail_fast and any(f.kind != "kink" for f in failures):
+        fatal = True
     if problem.n and problem.m and not fatal:
-        out, used, _ = compare_values(problem, mode, fdm, atol, rtol, rng, cotangents)
+        out, used, _ = compare_values(problem, mode, fdm, atol, rtol, rng, cotangents,
+                                      fail_fast)
         failures += out.failures
         result.notes += out.notes
         result.mode = used

@@ -117,8 +117,11 @@ def _ratio(f: Failure) -> float:
 
 
 def compare_full(problem: Problem, est: LineEstimator, tols: list[Tolerance],
-                 cotangents: tuple = ()) -> Outcome:
-    """Every entry of the Jacobian: finite-difference columns against basis-cotangent rows."""
+                 cotangents: tuple = (), fail_fast: bool = False) -> Outcome:
+    """Every entry of the Jacobian: finite-difference columns against basis-cotangent rows.
+
+    With ``fail_fast``, stop at the first column with a confirmed wrong entry.
+    """
     n, m = problem.n, problem.m
     out = Outcome()
     jac = np.zeros((m, n))
@@ -148,6 +151,8 @@ def compare_full(problem: Problem, est: LineEstimator, tols: list[Tolerance],
         out.record(float(diff[i, j]), float(tol[i, j]))
     for j in np.unique(np.nonzero(bad)[1]):
         _confirm_column(problem, est, j, jac, err, rows, slack, bad, out)
+        if fail_fast and any(f.kind == "value" for f in out.failures):
+            return out
     for d in cotangents:
         _compare_cotangent(problem, tols, np.asarray(d, float), jac, err, out)
     _trim(out)
@@ -267,7 +272,7 @@ def _verdict(est: LineEstimator, v: np.ndarray, dy: np.ndarray, first: _Dot,
 
 def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
                  rng: np.random.Generator, cotangents: tuple = (),
-                 max_found: int = 5) -> Outcome:
+                 max_found: int = 5, fail_fast: bool = False) -> Outcome:
     """The dot-product test on several probes; failing probes are bisected to entries."""
     n, m = problem.n, problem.m
     out = Outcome()
@@ -299,7 +304,9 @@ def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
         if leaves_hit <= blamed:
             continue
         blamed |= _localise_probe(problem, est, probe, v, b, slack, first, verdict, detail,
-                                  out, max_found)
+                                  out, 1 if fail_fast else max_found)
+        if fail_fast and any(f.kind == "value" for f in out.failures):
+            break
     _trim(out)
     return out
 

@@ -75,6 +75,8 @@ class LineEstimator:
             base = _variant(base, factor=base.factor * problem.noise_factor)
         self.base = base
         self.lines = 0
+        dtypes = problem._evaluation_output_dtypes()
+        self.tiny = max((float(np.finfo(d).smallest_subnormal) for d in dtypes), default=0.0)
 
     def _g(self, v: np.ndarray):
         x0, evaluate = self.problem.x0, self.problem.evaluate
@@ -112,6 +114,9 @@ class LineEstimator:
             self.lines += 1
             value = np.atleast_1d(np.asarray(est.value, dtype=np.float64))
             error = np.atleast_1d(np.asarray(est.error, dtype=np.float64))
+            # Outputs are rounded to at least the smallest subnormal, however small they are
+            # (relative round-off alone would claim an exact 0 where a product underflows).
+            error = error + self.tiny * float(np.sum(np.abs(method.coefs))) / est.step
             if np.all(np.isfinite(value)) and np.all(np.isfinite(error)):
                 return LineEstimate(value, error, float(est.step), _describe(method))
             last = FloatingPointError("the finite difference is not finite")

@@ -124,7 +124,7 @@ def balance(rng: np.random.Generator, b: np.ndarray, scales: np.ndarray) -> np.n
     terms = np.abs(b) * scales
     positive = terms[terms > 0]
     target = float(np.median(positive)) if positive.size else 1.0
-    with np.errstate(divide="ignore"):
+    with np.errstate(all="ignore"):
         shrink = np.where(terms > target, target / terms, 1.0)
     shrink = np.maximum(2.0 ** np.floor(np.log2(np.maximum(shrink, 2.0**-30))), 2.0**-30)
     return signed(rng, len(b), "rademacher") * scales * shrink

@@ -149,6 +149,8 @@ def direction_scales(x0: np.ndarray, leaves: list[Leaf]) -> np.ndarray:
             continue
         floor = peak * 2.0**-10
         mag = np.maximum(part, floor)
+        # At least 2**20 float spacings, so that small steps still move subnormal inputs.
+        mag = np.maximum(mag, 2.0**20 * np.spacing(part))
         scales[leaf.offset : leaf.offset + leaf.size] = 2.0 ** np.round(np.log2(mag))
     return scales
 
@@ -185,6 +187,7 @@ class Problem:
                 self.out_leaves.append(OutLeaf(i, path, shape, dtype, offset, size))
                 offset += size
         self.m = offset
+        self._single = len(out) == 1 and len(self.out_leaves) == 1
         dtypes = [o.dtype for o in self.out_leaves]
         self.out_dtype = np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
 
@@ -239,6 +242,11 @@ class Problem:
 
     def _call_flat(self, x: np.ndarray) -> np.ndarray:
         y = self.call_at(x)
+        if self._single and not is_container(y):
+            o = self.out_leaves[0]
+            if np.shape(y) != o.shape:
+                raise ValueError(f"output has shape {np.shape(y)} here but {o.shape} at x0")
+            return np.ravel(np.asarray(y))
         _, leaves = self._output_leaves(y)
         if len(leaves) != len(self.out_all):
             raise ValueError("the function returned a different number of outputs")
@@ -363,8 +371,7 @@ class RuleProblem(Problem):
         self.decide_precision()
 
     def _call(self, args: tuple) -> Any:
-        with np.errstate(all="ignore"):
-            return self.fn(*args, **self.kwargs)
+        return self.fn(*args, **self.kwargs)
 
     def args_at(self, x: np.ndarray, promoted: bool = False) -> tuple:
         """The positional arguments with every differentiable entry taken from ``x``."""
@@ -489,12 +496,11 @@ class FunctionProblem(Problem):
         return tuple(unflatten(spec, leaves) for spec, leaves in zip(self.specs, new))
 
     def call_at(self, x: np.ndarray) -> Any:
-        with np.errstate(all="ignore"):
-            return self.f(*self.args_at(x, self.promoted))
+        return self.f(*self.args_at(x, self.promoted))
 
     def output_cotangent(self, flat: np.ndarray) -> Any:
         leaves: list = []
-        for i, (_, v) in enumerate(self.out_all):
+        for i in range(len(self.out_all)):
             o = next((o for o in self.out_leaves if o.position == i), None)
             if o is None:
                 leaves.append(None)

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .problem import Problem, Pulled, PullError
 from .probes import signed
+from .problem import Problem, Pulled, PullError
 from .result import Failure
 from .tolerance import coarsest
 
@@ -110,7 +110,7 @@ def _issue_failures(pulled: Pulled, problem: Problem) -> list[Failure]:
 
 def _nan_failures(pulled: Pulled, problem: Problem) -> list[Failure]:
     out = []
-    for k, leaf in enumerate(problem.leaves):
+    for leaf in problem.leaves:
         part = pulled.flat[leaf.offset : leaf.offset + leaf.size]
         ok = pulled.usable[leaf.offset : leaf.offset + leaf.size]
         bad = np.flatnonzero(~np.isfinite(part) & ok)
