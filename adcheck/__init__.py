@@ -8,6 +8,7 @@
 
 # importing `numpy` and `rules` registers the built-in adjoint rules
 from . import domains, fd, numpy, rules  # noqa: F401
+from .check import CheckResult, GradientMismatch, check_adjoint, gradcheck, verify
 from .engine.api import Trace, derivative, gradient, hessian, jacobian, pullback, trace
 from .engine.errors import NotDifferentiable, RuleError
 from .engine.params import Grads, Param, Params, param
@@ -17,7 +18,9 @@ from .registry import adjoint, primitive, scoped_rules
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckResult",
     "Grads",
+    "GradientMismatch",
     "NotDifferentiable",
     "Param",
     "Params",
@@ -26,10 +29,12 @@ __all__ = [
     "adjoint",
     "backward_fdm",
     "central_fdm",
+    "check_adjoint",
     "derivative",
     "domains",
     "fd",
     "forward_fdm",
+    "gradcheck",
     "gradient",
     "hessian",
     "jacobian",
@@ -38,4 +43,5 @@ __all__ = [
     "pullback",
     "scoped_rules",
     "trace",
+    "verify",
 ]

@@ -171,9 +171,8 @@ def _confirm_column(problem: Problem, est: LineEstimator, j: int, jac: np.ndarra
     m = problem.m
     for i in np.nonzero(bad[:, j])[0]:
         got = rows[i, j]
-        estimates = [(jac[i, j], err[i, j])]
-        estimates += [(a.value[i] / scale, a.error[i] / scale) for a in alts]
-        distance = outside(got, hull(estimates, SAFETY), slack[i, j])
+        others = [(a.value[i] / scale, a.error[i] / scale) for a in alts]
+        distance = outside(got, hull((jac[i, j], err[i, j]), others, SAFETY), slack[i, j])
         if distance == 0.0:
             continue  # the finite differences disagree among themselves: noise, not a bug
         if sides is None:
@@ -239,11 +238,11 @@ class _Dot:
 
 def _dot(est: LineEstimator, v: np.ndarray, dy: np.ndarray, b: np.ndarray,
          slack: np.ndarray) -> _Dot:
-    line = est.estimate(v)
+    line = est.estimate(v, dy=dy)
     return _Dot(
         ad=float(b @ v),
-        fd=float(dy @ line.value),
-        fd_error=float(np.abs(dy) @ line.error),
+        fd=float(line.value[0]),
+        fd_error=float(line.error[0]),
         slack=dot_slack(slack, v),
         line=line,
     )
@@ -252,19 +251,16 @@ def _dot(est: LineEstimator, v: np.ndarray, dy: np.ndarray, b: np.ndarray,
 def _verdict(est: LineEstimator, v: np.ndarray, dy: np.ndarray, first: _Dot,
              out: Outcome) -> tuple[str, str]:
     """``("ok" | "value" | "kink", detail)`` for a probe whose first comparison failed."""
-    alts = est.alternatives(v)
+    alts = est.alternatives(v, dy)
     out.probes += len(alts)
-    estimates = [(first.fd, first.fd_error)]
-    estimates += [(float(dy @ a.value), float(np.abs(dy) @ a.error)) for a in alts]
-    if outside(first.ad, hull(estimates, SAFETY), first.slack) == 0.0:
+    others = [(float(a.value[0]), float(a.error[0])) for a in alts]
+    if outside(first.ad, hull((first.fd, first.fd_error), others, SAFETY), first.slack) == 0.0:
         return "ok", ""
-    sides = est.one_sided(v)
+    sides = est.one_sided(v, dy)
     if sides:
         out.probes += 2
-        f = float(dy @ sides[0].value)
-        b = float(dy @ sides[1].value)
-        ef = float(np.abs(dy) @ sides[0].error)
-        eb = float(np.abs(dy) @ sides[1].error)
+        f, b = float(sides[0].value[0]), float(sides[1].value[0])
+        ef, eb = float(sides[0].error[0]), float(sides[1].error[0])
         if abs(f - b) > SAFETY * (ef + eb) + first.slack:
             return "kink", f"derivative {b:.6g} from the left, {f:.6g} from the right"
     return "value", ""

@@ -71,20 +71,43 @@ class LineEstimator:
         base = fdm if fdm is not None else central_fdm(5, 1)
         if base.q != 1:
             raise ValueError(f"fdm must estimate first derivatives (q=1), got q={base.q}")
-        if problem.noise_factor != 1.0:
-            base = _variant(base, factor=base.factor * problem.noise_factor)
         self.base = base
         self.lines = 0
         dtypes = problem._evaluation_output_dtypes()
         self.tiny = max((float(np.finfo(d).smallest_subnormal) for d in dtypes), default=0.0)
+        coarse = max((float(np.finfo(d).eps) for d in dtypes), default=float(np.finfo(float).eps))
+        self._coarse_eps = coarse
+        self._f0: np.ndarray | None = None
 
-    def _g(self, v: np.ndarray):
+    def _g(self, v: np.ndarray, dy: np.ndarray | None):
         x0, evaluate = self.problem.x0, self.problem.evaluate
-
-        def g(t: float) -> np.ndarray:
-            return evaluate(x0 + t * v)
-
+        if dy is None:
+            def g(t: float) -> np.ndarray:
+                return evaluate(x0 + t * v)
+        else:
+            def g(t: float) -> float:
+                return float(dy @ evaluate(x0 + t * v))
         return g
+
+    def _factor(self, dy: np.ndarray | None) -> float:
+        """How much noisier than float64 round-off of its own value ``g`` is.
+
+        For the vector of outputs, the ratio of the outputs' epsilon to float64's. For the
+        scalar ``⟨Δ, F⟩`` also the cancellation in the sum: each output is rounded on its
+        own, so the noise is ``eps·Σ|Δ_i F_i|`` (times the summation's ``log2 m``), not
+        ``eps·|Σ Δ_i F_i|``.
+        """
+        ratio = self._coarse_eps / float(np.finfo(float).eps)
+        if dy is None:
+            return ratio
+        if self._f0 is None:
+            with np.errstate(all="ignore"):
+                self._f0 = self.problem.evaluate(self.problem.x0).astype(np.float64)
+        terms = np.abs(dy * self._f0)
+        total = float(terms.sum())
+        value = abs(float(dy @ self._f0))
+        cancel = 1.0 if total == 0.0 else min(total / max(value, total * 1e-15), 1e15)
+        return ratio * cancel * (1.0 + math.log2(max(len(dy), 1)))
 
     def _ranges(self, v: np.ndarray, m: FiniteDifferenceMethod) -> list[float]:
         """``max_range`` values to try: as given, then within the sign-change distance."""
@@ -98,10 +121,17 @@ class LineEstimator:
         ranges += [r for r in (r0, r0 / 16, r0 / 256) if r < m.max_range]
         return ranges
 
-    def estimate(self, v: np.ndarray, m: FiniteDifferenceMethod | None = None) -> LineEstimate:
-        """``J·v`` and its error bound; raises :class:`NotEvaluable` if no range works."""
+    def estimate(self, v: np.ndarray, m: FiniteDifferenceMethod | None = None,
+                 dy: np.ndarray | None = None) -> LineEstimate:
+        """``J·v`` and its error bound, or ``⟨dy, J·v⟩`` (shape ``(1,)``) when ``dy`` is given.
+
+        Raises :class:`NotEvaluable` if the function cannot be evaluated at any range.
+        """
         m = m if m is not None else self.base
-        g = self._g(v)
+        factor = self._factor(dy)
+        if factor != 1.0:
+            m = _variant(m, factor=m.factor * factor)
+        g = self._g(v, dy)
         last: BaseException | None = None
         for r in self._ranges(v, m):
             method = m if r == m.max_range else _variant(m, max_range=r)
@@ -125,39 +155,51 @@ class LineEstimator:
             f"({type(last).__name__}: {last})"
         )
 
-    def alternatives(self, v: np.ndarray) -> list[LineEstimate]:
-        """Independent estimates for a second opinion (see the module docstring)."""
+    def alternatives(self, v: np.ndarray, dy: np.ndarray | None = None) -> list[LineEstimate]:
+        """Independent estimates for a second opinion (see the module docstring).
+
+        The first assumes 1000 times the round-off, so its error bound is inflated on
+        purpose; only its value should be used (see :func:`hull`).
+        """
         out = []
         b = self.base
         for m in (_variant(b, factor=b.factor * 1e3), central_fdm(7, 1, factor=b.factor,
                                                                     max_range=b.max_range)):
             try:
-                out.append(self.estimate(v, m))
+                out.append(self.estimate(v, m, dy))
             except NotEvaluable:
                 continue
         return out
 
-    def one_sided(self, v: np.ndarray) -> tuple[LineEstimate, LineEstimate] | None:
+    def one_sided(self, v: np.ndarray,
+                  dy: np.ndarray | None = None) -> tuple[LineEstimate, LineEstimate] | None:
         """Forward and backward differences along ``v`` (None if either cannot be taken)."""
         b = self.base
         p = max(b.p, 3)
         try:
-            fwd = self.estimate(v, _variant(b, grid=list(range(p))))
-            bwd = self.estimate(v, _variant(b, grid=list(range(1 - p, 1))))
+            fwd = self.estimate(v, _variant(b, grid=list(range(p))), dy)
+            bwd = self.estimate(v, _variant(b, grid=list(range(1 - p, 1))), dy)
         except NotEvaluable:
             return None
         return fwd, bwd
 
 
-def hull(estimates: list[tuple[float, float]], safety: float) -> tuple[float, float]:
-    """The interval every estimate ``(value, error)`` allows: ``[min(v - s·e), max(v + s·e)]``.
+def hull(first: tuple[float, float], others: list[tuple[float, float]],
+         safety: float) -> tuple[float, float]:
+    """The interval the estimates allow: their range, widened by ``safety`` times the
+    smaller error bound of the first estimate and the last one (the 7-point method).
 
-    >>> hull([(1.0, 0.1), (1.5, 0.1)], 2.0)
-    (0.8, 1.7)
+    The spread of the values measures noise the error bounds did not foresee; the
+    inflated bound of the large-round-off variant is not used, so a real error of 1e-4
+    is not drowned in it.
+
+    >>> hull((1.0, 0.1), [(1.5, 100.0), (1.2, 0.05)], 2.0)
+    (0.9, 1.6)
     """
-    lo = min(v - safety * e for v, e in estimates)
-    hi = max(v + safety * e for v, e in estimates)
-    return lo, hi
+    values = [first[0]] + [v for v, _ in others]
+    errors = [first[1]] + ([others[-1][1]] if others else [])
+    widen = safety * min(errors)
+    return min(values) - widen, max(values) + widen
 
 
 def outside(value: float, interval: tuple[float, float], slack: float) -> float:
