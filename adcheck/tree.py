@@ -17,7 +17,10 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["TreeSpec", "flatten", "unflatten", "map_leaves", "register_pytree", "is_container"]
+__all__ = [
+    "TreeSpec", "flatten", "unflatten", "leaf_paths", "map_leaves", "register_pytree",
+    "is_container",
+]
 
 # type -> (to_children(obj) -> (children, aux), from_children(aux, children) -> obj)
 _REGISTRY: dict[type, tuple[Callable, Callable]] = {}
@@ -163,6 +166,30 @@ def _build(spec: TreeSpec, it) -> Any:
     for name, value in zip(spec.aux, children):
         object.__setattr__(obj, name, value)
     return obj
+
+
+def leaf_paths(tree: Any, prefix: str = "") -> list[str]:
+    """A readable path for every leaf, in :func:`flatten` order.
+
+    >>> leaf_paths({"w": [1.0, 2.0], "b": 3.0}, "params")
+    ["params['w'][0]", "params['w'][1]", "params['b']"]
+    """
+    node = _children(tree)
+    if node is None:
+        return [prefix]
+    kind, aux, children = node
+    if kind is dict:
+        labels = [f"[{k!r}]" for k in aux]
+    elif kind not in _REGISTRY and dataclasses.is_dataclass(kind):
+        labels = [f".{name}" for name in aux]
+    elif isinstance(kind, type) and issubclass(kind, tuple) and hasattr(kind, "_fields"):
+        labels = [f".{name}" for name in kind._fields]
+    else:
+        labels = [f"[{i}]" for i in range(len(children))]
+    out: list[str] = []
+    for label, child in zip(labels, children):
+        out.extend(leaf_paths(child, prefix + label))
+    return out
 
 
 def map_leaves(fn: Callable[..., Any], tree: Any, *rest: Any) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tree import flatten, is_container, unflatten
+from ..tree import flatten, is_container, leaf_paths, unflatten
 from .errors import NotDifferentiable
 from .params import Grads, Params
 from .tape import Tape
@@ -92,8 +92,8 @@ def _box_leaf(leaf: Any, tape: Tape, name: str) -> tuple[Any, _Input | None]:
 def _box_tree(tree: Any, tape: Tape, name: str) -> tuple[Any, list]:
     leaves, spec = flatten(tree)
     boxed, infos = [], []
-    for i, leaf in enumerate(leaves):
-        b, info = _box_leaf(leaf, tape, name if len(leaves) == 1 else f"{name}{i + 1}")
+    for leaf, path in zip(leaves, leaf_paths(tree, name)):
+        b, info = _box_leaf(leaf, tape, path)
         boxed.append(b)
         infos.append(info)
     return unflatten(spec, boxed), [spec, infos]
