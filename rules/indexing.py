@@ -25,7 +25,7 @@ from adcheck import domains
 from adcheck.engine.tracer import getitem
 from adcheck.registry import adjoint, primitive
 
-from .shape import draw_array, draw_shape
+from .shape import draw_array, draw_shape, sum_to
 
 __all__ = ["scatter_add"]
 
@@ -117,4 +117,6 @@ def _scatter_add(dy, key, shape):
     >>> ad.pullback(lambda d: scatter_add(d, [0, 0], (2,)), np.ones(2))[1](np.array([3.0, 4.0]))
     (array([3., 3.]),)
     """
-    return scatter_add(dy, key, shape), lambda g: (g[key], None, None)
+    dy_shape = np.shape(dy)
+    # `dy` may broadcast against x[key], as in `out[key] += dy`: sum the gather back to it.
+    return scatter_add(dy, key, shape), lambda g: (sum_to(g[key], dy_shape), None, None)

@@ -109,6 +109,9 @@ def test_scatter_add_values_and_pullback():
     # scatter_add is linear in dy; its pullback gathers with the same key
     J = ad.jacobian(lambda d: scatter_add(d, [1, 1, 0], (2,)), dy)[0]
     np.testing.assert_array_equal(J, [[0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    # a scalar dy broadcasts over the indexed entries: out = [2 d, d, 0]
+    (g,) = ad.gradient(lambda d: np.sum(scatter_add(d, [0, 0, 1], (3,)) * [1.0, 2.0, 3.0]), 2.0)
+    assert g == 4.0
 
 
 def test_second_derivative_through_repeated_indices():
