@@ -85,9 +85,25 @@ class LineEstimator:
             def g(t: float) -> np.ndarray:
                 return evaluate(x0 + t * v)
         else:
+            inverse = 1.0 / self._output_scale()
+
             def g(t: float) -> float:
-                return float(dy @ evaluate(x0 + t * v))
+                return float(dy @ (evaluate(x0 + t * v) * inverse))
         return g
+
+    def _outputs_at_x0(self) -> np.ndarray:
+        if self._f0 is None:
+            with np.errstate(all="ignore"):
+                self._f0 = self.problem.evaluate(self.problem.x0).astype(np.float64)
+        return self._f0
+
+    def _output_scale(self) -> float:
+        """A power of two near the largest output: ``⟨Δ, F⟩`` is formed on ``F`` divided by
+        it, so that outputs near the float range (``exp(700)``) do not overflow the sum."""
+        peak = float(np.max(np.abs(self._outputs_at_x0()), initial=0.0))
+        if not (peak > 0 and np.isfinite(peak)):
+            return 1.0
+        return float(2.0 ** np.ceil(np.log2(peak)))
 
     def _factor(self, dy: np.ndarray | None) -> float:
         """How much noisier than float64 round-off of its own value ``g`` is.
@@ -100,12 +116,10 @@ class LineEstimator:
         ratio = self._coarse_eps / float(np.finfo(float).eps)
         if dy is None:
             return ratio
-        if self._f0 is None:
-            with np.errstate(all="ignore"):
-                self._f0 = self.problem.evaluate(self.problem.x0).astype(np.float64)
-        terms = np.abs(dy * self._f0)
+        f0 = self._outputs_at_x0() / self._output_scale()
+        terms = np.abs(dy * f0)
         total = float(terms.sum())
-        value = abs(float(dy @ self._f0))
+        value = abs(float(dy @ f0))
         cancel = 1.0 if total == 0.0 else min(total / max(value, total * 1e-15), 1e15)
         return ratio * cancel * (1.0 + math.log2(max(len(dy), 1)))
 
@@ -142,8 +156,9 @@ class LineEstimator:
                 last = exc
                 continue
             self.lines += 1
-            value = np.atleast_1d(np.asarray(est.value, dtype=np.float64))
-            error = np.atleast_1d(np.asarray(est.error, dtype=np.float64))
+            scale = 1.0 if dy is None else self._output_scale()
+            value = np.atleast_1d(np.asarray(est.value, dtype=np.float64)) * scale
+            error = np.atleast_1d(np.asarray(est.error, dtype=np.float64)) * scale
             # Outputs are rounded to at least the smallest subnormal, however small they are
             # (relative round-off alone would claim an exact 0 where a product underflows).
             error = error + self.tiny * float(np.sum(np.abs(method.coefs))) / est.step

@@ -63,7 +63,8 @@ def render(r: CheckResult) -> str:
         head = f"{verdict} {call}{where}: {numbers} within tolerance {r.tolerance:.3g} ({_cost(r)})"
         lines = [head]
         if r.kinks:
-            lines.append(f"  {len(r.kinks)} non-differentiable point(s) found and not checked:")
+            lines.append(f"  {len(r.kinks)} non-differentiable point(s) (kinks) found and not "
+                         "checked:")
             lines += [f"    {f.message}" for f in r.kinks[:_MAX_PER_KIND]]
     else:
         lines = [f"FAILED {call}{where}"]

@@ -124,6 +124,10 @@ def dot_slack(slack: np.ndarray, v: np.ndarray) -> float:
     0.0006
     """
     terms = np.abs(slack * v)
-    l1 = float(terms.sum())
-    l2 = float(np.sqrt(np.dot(terms, terms)))
+    peak = float(terms.max(initial=0.0))
+    if not (peak > 0 and np.isfinite(peak)):
+        return peak
+    scaled = terms / peak  # no overflow in the squares
+    l1 = float(scaled.sum()) * peak
+    l2 = float(np.sqrt(np.dot(scaled, scaled))) * peak
     return min(l1, Z * l2)
