@@ -1,8 +1,10 @@
 """The adjoint registry: which rule differentiates which function.
 
 A rule is ``rule(*args, **kwargs) -> (value, pullback)`` where ``pullback(dy)`` returns one
-cotangent per positional argument (``None`` where an argument is not differentiable). User
-rules override built-in ones; :func:`scoped_rules` restores the previous rules on exit.
+cotangent per positional argument (``None`` where an argument is not differentiable). A
+cotangent may also be a zero-argument function (``lambda: dy * y``): the engine calls it only
+when that argument is being differentiated, which saves the work for constants. User rules
+override built-in ones; :func:`scoped_rules` restores the previous rules on exit.
 
 >>> import numpy as np
 >>> import adcheck as ad

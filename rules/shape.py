@@ -24,6 +24,7 @@ import numpy as np
 
 from adcheck import domains
 from adcheck.engine.errors import NotDifferentiable
+from adcheck.engine.tape import sum_to
 from adcheck.registry import adjoint
 
 # "This keyword argument was not given". NumPy's own sentinel, because NumPy functions that
@@ -80,27 +81,6 @@ def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     if isinstance(axis, (tuple, list)):
         return tuple(sorted(int(a) % ndim for a in axis))
     return (int(axis) % ndim,)
-
-
-def sum_to(g: Any, shape: tuple) -> Any:
-    """Sum ``g`` over the axes broadcasting added to ``shape`` (the adjoint of broadcasting).
-
-    >>> sum_to(np.ones((4, 2, 3)), (2, 1))
-    array([[12.],
-           [12.]])
-    """
-    g_shape = np.shape(g)
-    if g_shape == shape:
-        return g
-    lead = len(g_shape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and g_shape[lead + i] != 1
-    )
-    if axes:
-        g = np.sum(g, axis=axes)
-    if np.shape(g) != shape:
-        g = np.reshape(g, shape)
-    return g
 
 
 def broadcast_copy(g: Any, shape: tuple) -> Any:

@@ -1,7 +1,9 @@
 """Adjoint rules for NumPy's elementwise functions (ufuncs) and ``np.where``.
 
-Binary rules return the cotangent in the *broadcast* shape; the engine sums it back to each
-argument's shape (and casts it to its dtype), so the rules below are the textbook derivatives.
+Each rule is the textbook derivative; ``fit`` (the engine's own projection) sums a cotangent
+over the axes broadcasting added and casts it to its argument's dtype, so every cotangent has
+exactly its argument's shape and dtype. Binary rules hand back *lazy* cotangents
+(``lambda: ...``): in ``x * 1.001`` the constant's cotangent is never computed.
 
 >>> import numpy as np
 >>> import adcheck as ad
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from adcheck import domains
+from adcheck.engine.tape import fit
 from adcheck.registry import adjoint
 
 real = domains.real()
@@ -27,7 +30,7 @@ def _unary(ufunc: np.ufunc, derivative: Callable[[Any, Any], Any], domain: Any) 
 
     def rule(x):
         y = ufunc(x)
-        return y, lambda dy: (dy * derivative(x, y),)
+        return y, lambda dy: (fit(dy * derivative(x, y), x),)
 
     rule.__name__ = rule.__qualname__ = f"{ufunc.__name__}_adjoint"
     rule.__doc__ = f"Adjoint of np.{ufunc.__name__}."
@@ -64,26 +67,26 @@ _unary(np.absolute, lambda x, y: np.sign(x), domains.nonzero())
 @adjoint(np.add, domain=real, builtin=True)
 def _add(x, y):
     """Adjoint of ``x + y``: the cotangent passes through to both."""
-    return np.add(x, y), lambda dy: (dy, dy)
+    return np.add(x, y), lambda dy: (lambda: fit(dy, x), lambda: fit(dy, y))
 
 
 @adjoint(np.subtract, domain=real, builtin=True)
 def _subtract(x, y):
     """Adjoint of ``x - y``."""
-    return np.subtract(x, y), lambda dy: (dy, -dy)
+    return np.subtract(x, y), lambda dy: (lambda: fit(dy, x), lambda: fit(-dy, y))
 
 
 @adjoint(np.multiply, domain=real, builtin=True)
 def _multiply(x, y):
     """Adjoint of ``x * y``: each factor's cotangent is ``dy`` times the other factor."""
-    return np.multiply(x, y), lambda dy: (dy * y, dy * x)
+    return np.multiply(x, y), lambda dy: (lambda: fit(dy * y, x), lambda: fit(dy * x, y))
 
 
 @adjoint(np.true_divide, domain=(real, domains.nonzero()), builtin=True)
 def _divide(x, y):
     """Adjoint of ``x / y``."""
     z = np.true_divide(x, y)
-    return z, lambda dy: (dy / y, -dy * z / y)
+    return z, lambda dy: (lambda: fit(dy / y, x), lambda: fit(-dy * z / y, y))
 
 
 @adjoint(np.power, domain=(domains.positive(0.1, 5.0), domains.real(-3, 3)), builtin=True)
@@ -91,11 +94,13 @@ def _power(x, p):
     """Adjoint of ``x ** p``; the exponent's cotangent uses ``log(x)`` and is 0 where x <= 0."""
     z = np.power(x, p)
 
-    def back(dy):
-        dx = dy * p * np.power(x, p - 1)
+    def d_exponent(dy):
         positive = np.greater(x, 0)
         dp = dy * z * np.log(np.where(positive, x, 1.0))
-        return dx, np.where(positive, dp, 0.0)
+        return fit(np.where(positive, dp, 0.0), p)
+
+    def back(dy):
+        return lambda: fit(dy * p * np.power(x, p - 1), x), lambda: d_exponent(dy)
 
     return z, back
 
@@ -122,7 +127,7 @@ def _extremum(ufunc: np.ufunc, pick_first: Callable) -> None:
         def back(dy):
             # Ties (a kink) split the cotangent evenly, the subgradient's midpoint.
             first = np.where(pick_first(x, y), 1.0, np.where(np.equal(x, y), 0.5, 0.0))
-            return dy * first, dy * (1.0 - first)
+            return lambda: fit(dy * first, x), lambda: fit(dy * (1.0 - first), y)
 
         return z, back
 
@@ -156,6 +161,6 @@ def _where(cond, *xy):
     zero = np.zeros((), np.result_type(x, y))
     return np.where(cond, x, y), lambda dy: (
         None,
-        np.where(cond, dy, zero),
-        np.where(cond, zero, dy),
+        lambda: fit(np.where(cond, dy, zero), x),
+        lambda: fit(np.where(cond, zero, dy), y),
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import types
 from typing import Any
 
 import numpy as np
@@ -115,6 +116,9 @@ class Tape:
                 )
             for pos, item, slot, shape, dtype in inputs:
                 g = grads[pos]
+                if g.__class__ is _FUNCTION:  # a lazy cotangent: computed only when needed
+                    g = g()
+                    grads = grads[:pos] + (g,) + grads[pos + 1:]
                 if item >= 0 and g is not None:
                     g = g[item]
                 if g is None:
@@ -161,6 +165,19 @@ class Tape:
         return "\n".join(self.lines())
 
 
+def resolve(grads: tuple) -> tuple:
+    """A pullback's cotangents with every lazy one (a zero-argument function) computed.
+
+    Rules may return ``lambda: ...`` in place of a cotangent that is costly and often unused
+    (the cotangent of a constant factor, say); the engine calls it only for arguments that
+    are being differentiated. Checkers call this to see every cotangent.
+
+    >>> resolve((1.0, lambda: 2.0, None))
+    (1.0, 2.0, None)
+    """
+    return tuple(g() if g.__class__ is _FUNCTION else g for g in grads)
+
+
 def _name(fn: Any) -> str:
     from ..registry import function_name
 
@@ -195,6 +212,7 @@ def _as_tuple(grads: Any, fn: Any) -> tuple:
 
 
 _NDARRAY = np.ndarray
+_FUNCTION = types.FunctionType
 
 
 def project(g: Any, shape: tuple, dtype: np.dtype, fn: Any, pos: int) -> Any:
@@ -219,25 +237,68 @@ def project(g: Any, shape: tuple, dtype: np.dtype, fn: Any, pos: int) -> Any:
 
 
 def _unbroadcast(g: Any, g_shape: tuple, shape: tuple, fn: Any, pos: int) -> Any:
-    lead = len(g_shape) - len(shape)
-    fits = lead >= 0 and all(
-        s == 1 or s == gs for s, gs in zip(shape, g_shape[lead:])
-    )
-    if not fits:
+    try:
+        return sum_to(g, shape)
+    except ValueError:
         who = f"the adjoint of {_name(fn)}" if fn is not None else "a cotangent"
         raise RuleError(
             f"{who} returned a cotangent of shape {g_shape} for argument {pos}, whose shape "
             f"is {shape}; a cotangent must have its argument's shape (or a shape that "
             "broadcasting produced from it)."
-        )
+        ) from None
+
+
+def sum_to(g: Any, shape: tuple) -> Any:
+    """Sum ``g`` over the axes broadcasting added to ``shape``: the adjoint of broadcasting.
+
+    Raises ValueError when broadcasting cannot have made ``g``'s shape from ``shape``.
+
+    >>> sum_to(np.ones((4, 2, 3)), (2, 1))
+    array([[12.],
+           [12.]])
+    """
+    g_shape = np.shape(g)
+    if g_shape == shape:
+        return g
+    lead = len(g_shape) - len(shape)
+    if lead < 0 or any(s != 1 and s != gs for s, gs in zip(shape, g_shape[lead:])):
+        raise ValueError(f"shape {g_shape} is not a broadcast of {shape}")
     axes = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and g_shape[lead + i] != 1
     )
     if axes:
         g = np.sum(g, axis=axes)
-    if g.shape != shape:
+    if np.shape(g) != shape:
         g = np.reshape(g, shape)
     return g
+
+
+def fit(g: Any, like: Any) -> Any:
+    """The cotangent ``g`` brought to the shape and dtype of its primal ``like``.
+
+    Rules call this where broadcasting or type promotion may have changed the cotangent
+    (binary ufuncs): it sums over broadcast axes and casts to ``like``'s float dtype, the same
+    projection the engine applies, so a rule's own output is exact.
+
+    >>> fit(np.ones((2, 3)), np.float32(1.0))
+    np.float32(6.0)
+    """
+    if (like.__class__ is _NDARRAY and g.__class__ is _NDARRAY and g.shape == like.shape
+            and g.dtype == like.dtype):
+        return g  # the common case, kept cheap: rules call this on every pullback
+    shape = np.shape(like)
+    dtype = getattr(like, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(like).dtype
+    if dtype.kind not in "fc":
+        dtype = _FLOAT64
+    g = project(g, shape, dtype, None, 0)
+    if shape == () and type(g) is _NDARRAY and not isinstance(like, _NDARRAY):
+        g = g[()]  # a scalar primal gets a scalar cotangent
+    return g
+
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _cast(g: Any, dtype: np.dtype) -> Any:

@@ -192,11 +192,11 @@ class Traced:
     def dot(self, other):
         return np.dot(self, other)
 
-    def ravel(self):
-        return np.ravel(self)
+    def ravel(self, order: str = "C"):
+        return np.ravel(self, order=order)
 
-    def flatten(self):
-        return np.reshape(self, (-1,))
+    def flatten(self, order: str = "C"):
+        return np.reshape(self, (-1,), order=order)
 
     def squeeze(self, axis=None):
         return np.squeeze(self, axis)
