@@ -44,3 +44,30 @@ def test_rules_listing_and_metadata():
 def test_every_builtin_rule_declares_a_domain():
     missing = [r.name for r in registry.rules() if r.builtin and r.domain is None]
     assert missing == []
+
+
+def test_lazy_cotangents_are_computed_only_for_differentiated_arguments():
+    calls = []
+
+    @ad.primitive
+    def scale(x, k):
+        return x * k
+
+    def lazy(name, value):
+        def thunk():
+            calls.append(name)
+            return value
+
+        return thunk
+
+    with ad.scoped_rules():
+
+        @ad.adjoint(scale)
+        def _(x, k):
+            return scale(x, k), lambda dy: (lazy("x", dy * k), lazy("k", (dy * x).sum()))
+
+        (g,) = ad.gradient(lambda x: scale(x, 3.0).sum(), np.ones(2))
+        np.testing.assert_array_equal(g, [3.0, 3.0])
+        assert calls == ["x"]
+        gx, gk = ad.gradient(lambda x, k: scale(x, k).sum(), np.array([1.0, 2.0]), 3.0)
+        assert gk == 3.0 and calls == ["x", "x", "k"]

@@ -294,3 +294,11 @@ def test_functional_helpers():
     np.testing.assert_allclose(
         ad.gradient(lambda a, b: anp.array([[a, b], [b, 1.0]]).sum() * a, 2.0, 3.0), (11.0, 4.0)
     )
+
+
+def test_ravel_and_flatten_orders():
+    x = np.arange(6.0).reshape(2, 3)
+    w = np.arange(6.0)
+    for method in ("ravel", "flatten"):
+        (g,) = ad.gradient(lambda x, m=method: (getattr(x, m)("F") * w).sum(), x)
+        np.testing.assert_array_equal(g, w.reshape(3, 2).T)
