@@ -22,6 +22,7 @@ import numpy as np
 from ..engine.api import _arg_names, _pullback
 from ..engine.tape import Tape
 from ..fd import FiniteDifferenceMethod
+from ..tree import map_leaves
 from .check_adjoint import _finish, new_seed
 from .localise import first_wrong_rule
 from .problem import FunctionProblem
@@ -65,7 +66,7 @@ def gradcheck(f: Callable, *args: Any, mode: str = "auto",
                                        f"{type(exc).__name__}: {exc}"))
         return _done(result, raise_exception)
     try:
-        c_args, _ = deep_copy_args(args, {})
+        c_args = _promote_integers(deep_copy_args(args, {})[0])
         with np.errstate(all="ignore"):
             expected = f(*c_args)
     except Exception as exc:  # noqa: BLE001
@@ -96,6 +97,21 @@ def gradcheck(f: Callable, *args: Any, mode: str = "auto",
     if not result.passed:
         result.details.append(f"replay: the probes used seed={seed}")
     return _done(result, raise_exception)
+
+
+def _promote_integers(args: tuple) -> tuple:
+    """Integer leaves as float64, as the engine differentiates them."""
+
+    def promote(leaf: Any) -> Any:
+        if isinstance(leaf, (bool, np.bool_)):
+            return leaf
+        if isinstance(leaf, int):
+            return float(leaf)
+        if isinstance(leaf, (np.ndarray, np.integer)) and np.result_type(leaf).kind in "iu":
+            return np.asarray(leaf, dtype=np.float64)
+        return leaf
+
+    return tuple(map_leaves(promote, a) for a in args)
 
 
 def _done(result: CheckResult, raise_exception: bool) -> CheckResult:

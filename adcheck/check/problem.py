@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.tape import resolve
 from ..tree import flatten, is_container, unflatten
 
 __all__ = ["Leaf", "OutLeaf", "Problem", "RuleProblem", "FunctionProblem", "Pulled", "PullError"]
@@ -408,7 +409,10 @@ class RuleProblem(Problem):
     def pull_raw(self, dy: Any) -> Any:
         if self.back is None:
             raise PullError("error", "the rule returned no pullback")
-        return self.back(dy)
+        grads = self.back(dy)
+        if isinstance(grads, (tuple, list)):  # lazy cotangents (zero-argument functions)
+            grads = resolve(tuple(grads))
+        return grads
 
     def cotangent_leaves(self, grads: Any) -> tuple[list, list]:
         issues: list = []

@@ -44,8 +44,9 @@ def arity(fn: Any) -> int:
     >>> arity(np.add), arity(np.sum), arity(lambda a, b, c=1: a)
     (2, 1, 2)
     """
-    if isinstance(fn, np.ufunc):
-        return fn.nin
+    inner = inspect.unwrap(fn) if callable(fn) else fn
+    if isinstance(inner, np.ufunc):
+        return inner.nin
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):

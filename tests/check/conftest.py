@@ -19,6 +19,7 @@ def make_primitive(fn: Callable, back: Callable, name: str, domain=None) -> Call
         return fn(*args, **kwargs)
 
     body.__name__ = body.__qualname__ = name
+    body.__wrapped__ = fn  # so that verify sees fn's arguments (or a ufunc's nin)
     prim = ad.primitive(body)
 
     def rule(*args, **kwargs):
