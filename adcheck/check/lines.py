@@ -6,7 +6,8 @@ by a :class:`~adcheck.fd.FiniteDifferenceMethod` (``central_fdm(5, 1)`` unless t
 
 - **Staying in the domain.** If ``F`` raises or returns NaN/inf at a stencil point, the
   estimate is retried with ``max_range`` limited to half the distance at which some input
-  entry would change sign, then 16 and 256 times less. So ``sqrt`` and ``log`` at 1e-8 work.
+  entry would change sign, then 16, 256, 4096 and 65536 times less. So ``sqrt`` and ``log``
+  at 1e-8 work, and so does ``exp`` near 700.
 - **A second opinion before a failure is reported** (:meth:`LineEstimator.alternatives`): the
   same line with the round-off assumed 1000 times larger (a longer step), and a 7-point
   method. When they disagree with each other, the function is noisier than its precision
@@ -81,12 +82,11 @@ class LineEstimator:
 
     def _g(self, v: np.ndarray, dy: np.ndarray | None):
         x0, evaluate = self.problem.x0, self.problem.evaluate
+        inverse = 1.0 / self._output_scale()
         if dy is None:
             def g(t: float) -> np.ndarray:
-                return evaluate(x0 + t * v)
+                return evaluate(x0 + t * v) * inverse
         else:
-            inverse = 1.0 / self._output_scale()
-
             def g(t: float) -> float:
                 return float(dy @ (evaluate(x0 + t * v) * inverse))
         return g
@@ -98,8 +98,10 @@ class LineEstimator:
         return self._f0
 
     def _output_scale(self) -> float:
-        """A power of two near the largest output: ``⟨Δ, F⟩`` is formed on ``F`` divided by
-        it, so that outputs near the float range (``exp(700)``) do not overflow the sum."""
+        """A power of two near the largest output. Finite differences are taken of ``F``
+        divided by it (exactly), so that outputs near the top of the float range
+        (``exp(700)``) overflow neither the sum ``⟨Δ, F⟩`` nor the bound on ``F``'s higher
+        derivatives that the adaptive step is computed from."""
         peak = float(np.max(np.abs(self._outputs_at_x0()), initial=0.0))
         if not (peak > 0 and np.isfinite(peak)):
             return 1.0
@@ -132,7 +134,7 @@ class LineEstimator:
         else:
             r0 = 0.5 / float(np.max(np.abs(v), initial=1.0))
         ranges = [m.max_range]
-        ranges += [r for r in (r0, r0 / 16, r0 / 256) if r < m.max_range]
+        ranges += [r for r in (r0, r0 / 16, r0 / 256, r0 / 4096, r0 / 65536) if r < m.max_range]
         return ranges
 
     def estimate(self, v: np.ndarray, m: FiniteDifferenceMethod | None = None,
@@ -156,7 +158,7 @@ class LineEstimator:
                 last = exc
                 continue
             self.lines += 1
-            scale = 1.0 if dy is None else self._output_scale()
+            scale = self._output_scale()
             value = np.atleast_1d(np.asarray(est.value, dtype=np.float64)) * scale
             error = np.atleast_1d(np.asarray(est.error, dtype=np.float64)) * scale
             # Outputs are rounded to at least the smallest subnormal, however small they are

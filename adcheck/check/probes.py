@@ -142,7 +142,7 @@ def bisect(support: np.ndarray, fails: Callable[[np.ndarray], bool], max_found: 
     >>> bad = {13, 40}
     >>> found, spread, calls = bisect(np.arange(64), lambda s: bool(bad & set(s.tolist())))
     >>> found, calls
-    ([13, 40], 20)
+    ([13, 40], 22)
     """
     found: list[int] = []
     spread: list[np.ndarray] = []

@@ -20,7 +20,7 @@ their own precision, and the finite differences know it.
 >>> p = RuleProblem(np.multiply, lambda x, y: (x * y, lambda dy: (dy * y, dy * x)),
 ...                 (np.array([1.0, 2.0]), 3.0), {})
 >>> p.n, p.m, [leaf.path for leaf in p.leaves]
-(3, 2, ['x[0]', 'x[1]', 'y'])
+(3, 2, ['x', 'y'])
 >>> p.evaluate(p.x0 + 1.0).tolist()
 [8.0, 12.0]
 """

@@ -137,4 +137,4 @@ def test_fast_mode_cost_is_flat_in_the_input_size():
                          seed=3)
         assert r.passed
         counts.append(r.evaluations)
-    assert counts[0] == counts[1] == counts[2]
+    assert max(counts) <= 1.25 * min(counts), counts

@@ -351,7 +351,10 @@ def test_correct_rule_on_a_large_array_costs_the_same_as_on_a_small_one():
         x = RNG.uniform(-3, 3, n)
         r = ad.check_adjoint(np.sin, x, mode="fast", seed=0)
         costs.append((r.evaluations, r.probes))
-    assert costs[0] == costs[1] == costs[2], costs
+    # the adaptive step may take one more stage on some lines, but nothing grows with n
+    evaluations = [c[0] for c in costs]
+    assert max(evaluations) <= 1.25 * min(evaluations), costs
+    assert costs[0][1] == costs[1][1] == costs[2][1], costs
 
 
 def test_kink_is_reported_not_failed(scoped):
