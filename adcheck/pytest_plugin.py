@@ -98,12 +98,36 @@ def _seed(config: pytest.Config) -> int | None:
         return None
 
 
+def _hypothesis_settings(config: pytest.Config) -> Any:
+    """The active hypothesis profile (``--hypothesis-profile``: its example count, database,
+    phases), with ``--adcheck-max-examples`` on top.
+
+    Four things are set whatever the profile says, because a rule's check is not a test
+    function: no deadline (finite differences take their time), no health checks (inputs
+    outside the rule's domain are skipped by design), no "explain" phase (it re-runs the
+    failing example hundreds of times to annotate source lines the checker owns), and
+    quiet output unless the profile asks for more than normal.
+    """
+    import hypothesis
+    from hypothesis import HealthCheck, Phase, Verbosity
+
+    profile = hypothesis.settings()
+    max_examples = config.getoption("adcheck_max_examples", None)
+    extra = {} if max_examples is None else {"max_examples": max_examples}
+    return hypothesis.settings(
+        profile,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[p for p in profile.phases if p is not Phase.explain],
+        verbosity=profile.verbosity if profile.verbosity > Verbosity.normal else Verbosity.quiet,
+        **extra,
+    )
+
+
 def _options(config: pytest.Config) -> VerifyOptions:
     from adcheck.cli.run import VerifyOptions
 
-    return VerifyOptions(
-        max_examples=config.getoption("adcheck_max_examples", None), seed=_seed(config)
-    )
+    return VerifyOptions(seed=_seed(config), settings=_hypothesis_settings(config))
 
 
 # -- fixtures --------------------------------------------------------------------------------
@@ -142,9 +166,9 @@ def gradcheck(pytestconfig: pytest.Config) -> Callable:
         def test_model(gradcheck):
             gradcheck(lambda w: np.tanh(X @ w).sum(), np.ones(3))
     """
-    import adcheck
+    from adcheck import check
 
-    return _failing_with_report(pytestconfig, adcheck.gradcheck, seed=_seed(pytestconfig))
+    return _failing_with_report(pytestconfig, check.gradcheck, seed=_seed(pytestconfig))
 
 
 @pytest.fixture
@@ -156,28 +180,35 @@ def check_adjoint(pytestconfig: pytest.Config) -> Callable:
         def test_softplus_rule(check_adjoint):
             check_adjoint(softplus, np.array([-1.0, 0.5]))
     """
-    import adcheck
+    from adcheck import check
 
-    return _failing_with_report(pytestconfig, adcheck.check_adjoint, seed=_seed(pytestconfig))
+    return _failing_with_report(pytestconfig, check.check_adjoint, seed=_seed(pytestconfig))
 
 
 @pytest.fixture
 def verify(pytestconfig: pytest.Config) -> Callable:
     """:func:`adcheck.verify` (property-based) that fails the test with its readable report.
 
-    ``--adcheck-max-examples`` and ``--adcheck-seed`` are its defaults.
+    Its defaults: ``--adcheck-seed``, and the active hypothesis profile with
+    ``--adcheck-max-examples`` on top (pass ``max_examples=`` or ``settings=`` to override).
 
     ::
 
         def test_softplus_everywhere(verify):
             verify(softplus)
     """
-    import adcheck
+    from adcheck import check
 
     options = _options(pytestconfig)
-    return _failing_with_report(
-        pytestconfig, adcheck.verify, max_examples=options.max_examples, seed=options.seed
-    )
+    run = _failing_with_report(pytestconfig, check.verify, seed=options.seed)
+
+    def verify_with_profile(*args: Any, **kwargs: Any) -> Any:
+        if "max_examples" not in kwargs:
+            kwargs.setdefault("settings", options.settings)
+        return run(*args, **kwargs)
+
+    verify_with_profile.__doc__ = run.__doc__
+    return verify_with_profile
 
 
 @pytest.fixture
@@ -279,17 +310,14 @@ class RuleItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
         if isinstance(excinfo.value, RuleFailed):
+            from adcheck.cli.output import detail_lines
+
             o = excinfo.value.outcome
-            lines = [f"adjoint rule {o.name} ({o.location or '?'}): {o.status}", o.report]
-            lines += [f"note: {n}" for n in o.notes]
-            if o.smallest_input:
-                lines.append(f"smallest failing input: {o.smallest_input}")
-            if o.status in ("failed", "error", "timeout") and o.seed is not None:
-                lines.append(
-                    f"replay: pytest --adcheck-verify={o.target} -k {o.name!r} "
-                    f"--adcheck-seed={o.seed}"
-                )
-            return "\n".join(lines)
+            replay = f"pytest --adcheck-verify={o.target} -k {o.name!r}"
+            if o.seed is not None:
+                replay += f" --adcheck-seed={o.seed}"
+            header = f"adjoint rule {o.name} ({o.location or '?'}): {o.status}"
+            return "\n".join([header, *detail_lines(o, replay)])
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:

@@ -300,7 +300,14 @@ def collect(target: str) -> Collection:
     >>> collect("no.such.module").error.message
     "ModuleNotFoundError: No module named 'no'"
     """
-    key = target if target == BUILTIN or not _is_path(target) else str(Path(target).resolve())
+    if target == BUILTIN:
+        key = target
+    elif _is_path(target):
+        # one name per file however it was spelled: relative to the current directory
+        key = str(Path(target).resolve())
+        target = display_path(key)
+    else:
+        key = target
     if key not in _cache:
         _cache[key] = _collect_builtin() if target == BUILTIN else _collect_module(target)
     return _cache[key]

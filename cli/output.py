@@ -183,7 +183,7 @@ def replay_command(outcome: RuleOutcome) -> str:
 
 
 def _error_vs_tolerance(o: RuleOutcome) -> str:
-    if o.max_error is None:
+    if o.max_error is None or not o.examples:
         return "-"
     tol = "-" if o.tolerance is None else f"{o.tolerance:.1e}"
     return f"{o.max_error:.1e} / {tol}"
@@ -211,6 +211,24 @@ def rules_table(columns: list[str], title: str | None = None) -> Table:
         table.add_column(column, justify="right" if numeric else "left",
                          no_wrap=column in ("Rule", "Verdict"), overflow="fold")
     return table
+
+
+def detail_lines(o: RuleOutcome, replay: str | None = None) -> list[str]:
+    """The checker's report, then what it does not already say: notes, the smallest failing
+    input, and the command that replays this rule alone (``replay``, by default
+    :func:`replay_command`).
+
+    >>> o = RuleOutcome("m.py", "f", None, "-", True, "failed", seed=3, report="FAILED f")
+    >>> detail_lines(o)
+    ['FAILED f', 'replay: adcheck verify m.py -k f --seed 3']
+    """
+    lines = o.report.splitlines() if o.report else []
+    lines += [f"note: {n}" for n in o.notes if n not in o.report]
+    if o.smallest_input and o.smallest_input not in o.report:
+        lines.append(f"smallest failing input: {o.smallest_input}")
+    if o.status in ("failed", "error", "timeout"):
+        lines.append(f"replay: {replay or replay_command(o)}")
+    return lines
 
 
 def summary_line(
@@ -283,15 +301,9 @@ def print_text(
         where = f" ({o.location})" if o.location else ""
         console.print()
         console.rule(Text(f"{word} {o.name}{where}", style=style), align="left")
-        if o.report:
-            console.print(Text(o.report))
-        for note in o.notes:
-            console.print(Text(f"note: {note}", style="dim"))
-        if not o.passed:
-            if o.smallest_input:
-                console.print(Text(f"smallest failing input: {o.smallest_input}"))
-            if o.status in ("failed", "error", "timeout"):
-                console.print(Text(f"replay: {replay_command(o)}"))
+        for line in detail_lines(o):  # soft_wrap: long lines stay whole, for copy and paste
+            style = "dim" if line.startswith("note:") else ""
+            console.print(Text(line, style=style), soft_wrap=True)
 
     if verbosity >= 0 or not all(o.passed for o in outcomes):
         console.print()
@@ -429,11 +441,7 @@ def junit_xml(
             if o.status in _JUNIT_KIND:
                 tag, kind = _JUNIT_KIND[o.status]
                 counts["failures" if tag == "failure" else "errors"] += 1
-                body = o.report
-                if o.smallest_input:
-                    body += f"\n\nsmallest failing input: {o.smallest_input}"
-                if o.status != "no-rule":
-                    body += f"\nreplay: {replay_command(o)}"
+                body = "\n".join(detail_lines(o))
                 message = _first_line(o.report) or o.status
                 node = ET.SubElement(case, tag, message=_clean(message), type=kind)
                 node.text = _clean(body)

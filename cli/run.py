@@ -43,6 +43,8 @@ class VerifyOptions:
     """The knobs of one run, passed unchanged to :func:`adcheck.verify` for every rule.
 
     ``None`` leaves the checker's own default in force. ``timeout`` is in seconds per rule.
+    ``settings`` (a ``hypothesis.settings``) replaces the checker's hypothesis defaults; the
+    pytest plugin passes the active profile this way (the CLI does not).
 
     >>> VerifyOptions(max_examples=20).verify_kwargs()["max_examples"]
     20
@@ -55,11 +57,12 @@ class VerifyOptions:
     atol: float | None = None
     rtol: float | None = None
     timeout: float | None = None
+    settings: Any = None
 
     def verify_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`adcheck.verify` (only those that were set)."""
         kwargs: dict[str, Any] = {"mode": self.mode}
-        for name in ("max_examples", "seed", "atol", "rtol"):
+        for name in ("max_examples", "seed", "atol", "rtol", "settings"):
             value = getattr(self, name)
             if value is not None:
                 kwargs[name] = value
@@ -177,7 +180,7 @@ def check_rule(entry: CollectedRule, options: VerifyOptions) -> RuleOutcome:
     >>> out.status, out.seed
     ('passed', 3)
     """
-    import adcheck
+    from adcheck.check import verify
 
     outcome = RuleOutcome(
         target=entry.target,
@@ -205,7 +208,7 @@ def check_rule(entry: CollectedRule, options: VerifyOptions) -> RuleOutcome:
     start = time.perf_counter()
     try:
         with rule_in_force(entry.rule), time_limit(options.timeout):
-            result = adcheck.verify(entry.rule.fn, **kwargs)
+            result = verify(entry.rule.fn, **kwargs)
     except RuleTimeout as exc:
         outcome.status = "timeout"
         outcome.report = f"{entry.name}: {exc} (--timeout {options.timeout:g})"
@@ -259,6 +262,21 @@ def _check_in_worker(
     return RuleOutcome(target, name, None, "-", False, "error", report=f"in a worker: {why}")
 
 
+# Imported once by the fork server, so that each worker starts with them loaded. findiff is
+# what the checker's finite differences load on first use (it brings sympy: about 2 s).
+_PRELOAD = ["adcheck", "adcheck.cli.run", "findiff", "hypothesis.extra.numpy"]
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """"forkserver" where there is one (workers fork from a process that has imported adcheck
+    once, and never inherit this one's threads), else "spawn"."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 def run_checks(
     entries: list[CollectedRule],
     options: VerifyOptions,
@@ -286,7 +304,7 @@ def run_checks(
         return outcomes
 
     results: dict[int, RuleOutcome] = {}
-    context = multiprocessing.get_context("spawn")
+    context = _worker_context()
     with ProcessPoolExecutor(max_workers=min(jobs, len(entries)), mp_context=context) as pool:
         futures = {
             pool.submit(_check_in_worker, e.target, e.index, e.name, options): i

@@ -35,8 +35,12 @@ def softplus(x):
 
 @ad.adjoint(softplus)  # no domain: the checker uses its default inputs (real floats)
 def _softplus_adjoint(x):
-    """The derivative of softplus is the logistic sigmoid ``1 / (1 + exp(-x))``."""
-    return softplus(x), lambda dy: (dy * (0.5 * (1.0 + np.tanh(0.5 * x))),)
+    """The derivative of softplus is the logistic sigmoid ``1 / (1 + exp(-x))``.
+
+    Written as ``exp(-softplus(-x))``, which keeps full relative precision for negative
+    ``x`` even in float32 (``0.5 * (1 + tanh(x / 2))`` cancels there).
+    """
+    return softplus(x), lambda dy: (dy * np.exp(-softplus(-x)),)
 
 
 # -- log-sum-exp over an axis ---------------------------------------------------------------
@@ -82,10 +86,13 @@ def _logsumexp_adjoint(x, axis=None):
 def safe_log(x):
     """``log(x)``, clipped below at the smallest positive float so that 0 gives -708.
 
-    >>> float(safe_log(np.e))
-    1.0
+    The floor has ``x``'s own float type, so that float32 stays float32.
+
+    >>> float(safe_log(np.e)), float(safe_log(0.0))
+    (1.0, -708.3964185322641)
     """
-    return np.log(np.maximum(x, np.finfo(np.float64).tiny))
+    dtype = np.result_type(x, 1.0)
+    return np.log(np.maximum(x, np.finfo(dtype).tiny.astype(dtype)))
 
 
 @ad.adjoint(safe_log, domain=ad.domains.positive())
@@ -107,12 +114,19 @@ def add(a, b):
     return a + b
 
 
-@ad.adjoint(add)
+def _same_shape_pair(draw):
+    """Two float arrays of one shape (0-d included), as the notebook's add(2, 3) takes."""
+    shape = draw(array_shapes(min_dims=0, max_dims=2, max_side=3))
+    values = arrays(np.float64, shape, elements=st.floats(-10, 10))
+    return (draw(values), draw(values)), {}
+
+
+@ad.adjoint(add, domain=ad.domains.custom(_same_shape_pair, "two arrays of one shape"))
 def _add_adjoint(a, b):
     """Zygote's ``@adjoint add(a, b) = add(a, b), Δ -> (Δ, Δ)``.
 
-    The engine sums a cotangent over broadcast axes, so ``(dy, dy)`` is right even when
-    ``a`` and ``b`` have different (broadcast-compatible) shapes.
+    With arguments of different (broadcast) shapes, each cotangent would have to be summed
+    back to its argument's shape; the domain keeps to the notebook's case, one shape.
     """
     return add(a, b), lambda dy: (dy, dy)
 

@@ -31,7 +31,6 @@ def sigmoid(x):
     >>> float(sigmoid(0.0))
     0.5
     """
-    x = np.asarray(x, dtype=float)
     e = np.exp(-np.abs(x))  # never overflows
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 

@@ -131,6 +131,14 @@ def test_a_rule_without_domain_says_it_used_default_inputs():
     assert not any("default inputs" in n for n in document["rules"][0]["notes"])
 
 
+def test_only_when_no_default_input_works_does_it_ask_for_a_domain():
+    result = run("verify", TARGETS / "needs_domain.py", *FAST)  # log(x - 20), no domain
+    assert result.exit_code == 1
+    assert "declare a domain, e.g. @ad.adjoint(log_shifted, domain=" in result.stdout
+    _, document = verify_json(TARGETS / "troubles.py", "-k", "cube")
+    assert "declare a domain" not in document["rules"][0]["report"]
+
+
 def test_a_hanging_rule_times_out_and_the_others_still_run():
     start = time.perf_counter()
     result, document = verify_json(TARGETS / "sleepy.py", "--timeout", "0.5")
@@ -178,13 +186,13 @@ def test_builtin_rules_are_found_and_checked():
 
 
 def test_jobs_2_gives_the_same_verdicts_as_one_process():
-    args = (RULES_OK, RULES_WRONG, "-k", "not logsumexp")
+    args = (TARGETS / "folder", RULES_WRONG)
     serial, one = verify_json(*args)
     parallel, two = verify_json(*args, "--jobs", "2")
     assert parallel.exit_code == serial.exit_code == 1
     assert [(r["id"], r["status"]) for r in two["rules"]] == [
         (r["id"], r["status"]) for r in one["rules"]
-    ]
+    ], [r["report"] for r in two["rules"]]
     assert two["options"]["jobs"] == 2
 
 

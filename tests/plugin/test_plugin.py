@@ -1,11 +1,22 @@
-"""The pytest plugin, run on throwaway test files by pytester (each run in a subprocess, so
-the rules they register never reach this process)."""
+"""The pytest plugin, run on throwaway test files by pytester.
+
+Runs are in-process (fast: adcheck and its finite differences are loaded already) inside
+``scoped_rules()``, so the rules the throwaway modules register do not outlive the run; the
+pytest-xdist run, which also sets a global hypothesis seed, is a subprocess.
+"""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
 import pytest
+
+from adcheck import registry
+
+
+def run_inprocess(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    with registry.scoped_rules():
+        return pytester.runpytest_inprocess(*args)
 
 RULES = '''
 """A correct rule (cube) and a wrong one (bad_square: its adjoint forgets the factor 2)."""
@@ -64,7 +75,7 @@ def test_fixtures_pass_a_correct_rule_and_fail_a_wrong_one_with_the_report(rules
             assert result.seed == 1 and result.examples <= 10
         '''
     )
-    result = rules_module.runpytest_subprocess(*FAST)
+    result = run_inprocess(rules_module, *FAST)
     result.assert_outcomes(passed=3, failed=2)
     out = result.stdout.str()
     assert "bad_square" in out
@@ -99,14 +110,14 @@ def test_adjoint_registry_removes_rules_registered_in_a_test(pytester):
             assert adjoint_registry.lookup(np.sin).builtin
         '''
     )
-    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+    result = run_inprocess(pytester, "-p", "no:randomly", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
 
 
 def test_adcheck_verify_makes_one_item_per_rule(rules_module, tmp_path):
     junit = tmp_path / "junit.xml"
-    result = rules_module.runpytest_subprocess(
-        "--adcheck-verify=myrules.py", *FAST, "-v", f"--junitxml={junit}"
+    result = run_inprocess(
+        rules_module, "--adcheck-verify=myrules.py", *FAST, "-v", f"--junitxml={junit}"
     )
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
@@ -124,14 +135,14 @@ def test_adcheck_verify_makes_one_item_per_rule(rules_module, tmp_path):
 
 def test_k_and_the_adcheck_marker_select_rule_items(rules_module):
     rules_module.makepyfile(test_other="def test_unrelated():\n    pass\n")
-    result = rules_module.runpytest_subprocess("--adcheck-verify=myrules", "-m", "adcheck",
-                                               "-k", "cube", *FAST)
+    result = run_inprocess(rules_module, "--adcheck-verify=myrules", "-m", "adcheck",
+                           "-k", "cube", *FAST)
     result.assert_outcomes(passed=1, deselected=2)
 
 
 def test_a_target_that_fails_to_import_is_a_collection_error(pytester):
     pytester.makepyfile(broken="import numpy\nraise RuntimeError('no config file')\n")
-    result = pytester.runpytest_subprocess("--adcheck-verify=broken.py", "-p", "no:cacheprovider")
+    result = run_inprocess(pytester, "--adcheck-verify=broken.py", "-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     assert result.ret == pytest.ExitCode.INTERRUPTED  # as for a test module that cannot import
     result.stdout.fnmatch_lines([
@@ -142,26 +153,24 @@ def test_a_target_that_fails_to_import_is_a_collection_error(pytester):
     ])
 
 
-def test_hypothesis_seed_is_used_when_no_adcheck_seed_is_given(rules_module):
+def test_xdist_spreads_rule_items_over_workers_seeded_by_hypothesis(rules_module):
+    pytest.importorskip("xdist")
+    rules_module.makepyfile(extra=RULES.replace("cube", "cube2").replace("bad_square", "bad2"))
     rules_module.makepyfile(
         test_seed='''
         from myrules import cube
 
-        def test_seed(verify):
+        def test_verify_fixture_takes_the_hypothesis_seed(verify):
             assert verify(cube, max_examples=5).seed == 11
         '''
     )
-    result = rules_module.runpytest_subprocess("--hypothesis-seed=11", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
-
-
-def test_xdist_spreads_rule_items_over_workers(rules_module):
-    pytest.importorskip("xdist")
-    rules_module.makepyfile(extra=RULES.replace("cube", "cube2").replace("bad_square", "bad2"))
     result = rules_module.runpytest_subprocess(
-        "-n", "2", "--adcheck-verify=myrules.py,extra.py", *FAST
+        "-n", "2", "--adcheck-verify=myrules.py,extra.py", "--adcheck-max-examples=10",
+        "--hypothesis-seed=11", "-p", "no:cacheprovider",
     )
-    result.assert_outcomes(passed=2, failed=2)
+    result.assert_outcomes(passed=3, failed=2)
     out = result.stdout.str()
-    assert "2 workers [4 items]" in out
-    assert "bad_square" in out and "bad2" in out
+    assert "2 workers [5 items]" in out
+    # without --adcheck-seed, the rule items take --hypothesis-seed too
+    assert "replay: pytest --adcheck-verify=myrules.py -k 'bad_square' --adcheck-seed=11" in out
+    assert "replay: pytest --adcheck-verify=extra.py -k 'bad2' --adcheck-seed=11" in out
