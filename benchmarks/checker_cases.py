@@ -1,0 +1,93 @@
+"""Cases for the checker benchmarks: correct rules on hard inputs, and subtly wrong rules.
+
+Each case is a function written with NumPy, its vector-Jacobian product written with NumPy
+(right or deliberately wrong), and an input. ``checker_accuracy.py`` registers each as a
+custom rule in every checker it can find (adcheck, autograd, PyTorch, JAX) and asks each
+checker for a verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Case", "hard_cases", "wrong_cases"]
+
+
+@dataclass
+class Case:
+    """``f(*args)`` with pullback ``vjp(g, y, *args) -> tuple``; ``correct`` says which it is."""
+
+    name: str
+    f: Callable
+    vjp: Callable
+    args: tuple
+    correct: bool
+
+
+def _ill_conditioned(rng: np.random.Generator, cond: float) -> np.ndarray:
+    u, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    v, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    return u @ np.diag(np.geomspace(1.0, 1.0 / cond, 4)) @ v.T
+
+
+def hard_cases(seed: int = 0) -> list[Case]:
+    """Correct rules at inputs where fixed-step checkers raise false alarms."""
+    rng = np.random.default_rng(seed)
+    bump_w = 1e-3
+    a = _ill_conditioned(rng, 1e5)
+
+    def solve_vjp(g, y, a, b):
+        gb = np.linalg.solve(a.T, g)
+        return -np.outer(gb, y), gb
+
+    return [
+        Case("outputs near 1e8 (quantised)", lambda x: 1e8 + x**2,
+             lambda g, y, x: (2 * x * g,), (rng.uniform(0.5, 2.0, 4),), True),
+        Case("sqrt at 1e-8", np.sqrt, lambda g, y, x: (g * 0.5 / y,),
+             (rng.uniform(1.0, 3.0, 4) * 1e-8,), True),
+        Case("log at 1e-8", np.log, lambda g, y, x: (g / x,),
+             (rng.uniform(1.0, 3.0, 4) * 1e-8,), True),
+        Case("exp(20x)", lambda x: np.exp(20 * x), lambda g, y, x: (20 * y * g,),
+             (rng.uniform(0.5, 1.5, 4),), True),
+        Case("bump of width 1e-3", lambda x: np.exp(-(((x - 3.0) / bump_w) ** 2)),
+             lambda g, y, x: (g * y * (-2 * (x - 3.0) / bump_w**2),),
+             (3.0 + rng.uniform(-1e-3, 1e-3, 4),), True),
+        Case("inv, condition 1e5", np.linalg.inv, lambda g, y, a: (-y.T @ g @ y.T,), (a,), True),
+        Case("solve, condition 1e5", np.linalg.solve, solve_vjp,
+             (a, rng.standard_normal(4)), True),
+    ]
+
+
+def wrong_cases(seed: int = 0, large: int = 10**4) -> list[Case]:
+    """Rules with small or hidden errors that a checker should catch."""
+    rng = np.random.default_rng(seed)
+    bad = large // 3
+
+    def one_entry(g, y, x):
+        out = g * np.cos(x)
+        out[bad] = -out[bad]
+        return (out,)
+
+    def transposed(g, y, a, b):
+        return g @ b.T, a @ g  # should be a.T @ g: wrong unless a is symmetric
+
+    return [
+        Case("relative error 1e-3", np.sin, lambda g, y, x: (g * np.cos(x) * (1 + 1e-3),),
+             (rng.uniform(-2, 2, 4),), False),
+        Case("relative error 1e-4", np.sin, lambda g, y, x: (g * np.cos(x) * (1 + 1e-4),),
+             (rng.uniform(-2, 2, 4),), False),
+        Case("wrong only below 0", lambda x: x**3, lambda g, y, x: (g * 3 * x * np.abs(x),),
+             (np.array([0.5, 1.5, -0.7, 2.0]),), False),
+        Case("missing factor in a small term", lambda x: x**2 + 1e3 * x,
+             lambda g, y, x: (g * (x + 1e3),), (rng.uniform(0.5, 1.0, 4),), False),
+        Case(f"one wrong entry of {large}", np.sin, one_entry,
+             (rng.uniform(-3, 3, large),), False),
+        Case("transposed matrix (square)", np.matmul, transposed,
+             (rng.standard_normal((3, 3)), rng.standard_normal((3, 2))), False),
+        Case("1e-4 error at condition 1e5", np.linalg.inv,
+             lambda g, y, a: (-(y.T @ g @ y.T) * (1 + 1e-4),),
+             (_ill_conditioned(rng, 1e5),), False),
+    ]
