@@ -316,6 +316,9 @@ class RuleItem(pytest.Item):
             replay = f"pytest --adcheck-verify={o.target} -k {o.name!r}"
             if o.seed is not None:
                 replay += f" --adcheck-seed={o.seed}"
+            max_examples = self.config.getoption("adcheck_max_examples", None)
+            if max_examples is not None:
+                replay += f" --adcheck-max-examples={max_examples}"
             header = f"adjoint rule {o.name} ({o.location or '?'}): {o.status}"
             return "\n".join([header, *detail_lines(o, replay)])
         return super().repr_failure(excinfo, style=style)

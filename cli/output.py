@@ -168,18 +168,19 @@ def exit_code(collections: list[Collection], outcomes: list[RuleOutcome]) -> int
     return 0 if all(o.passed for o in outcomes) else 1
 
 
-def replay_command(outcome: RuleOutcome) -> str:
-    """The command that checks just this rule again with the same seed.
+def replay_command(outcome: RuleOutcome, options: VerifyOptions | None = None) -> str:
+    """The command that checks just this rule again, with the same seed and options.
 
     >>> o = RuleOutcome("examples/rules_wrong.py", "sigmoid", None, "-", True, "failed", seed=7)
-    >>> replay_command(o)
-    'adcheck verify examples/rules_wrong.py -k sigmoid --seed 7'
+    >>> replay_command(o, VerifyOptions(max_examples=10))
+    'adcheck verify examples/rules_wrong.py -k sigmoid --seed 7 --max-examples 10'
     """
-    target = shlex.quote(outcome.target)
-    cmd = f"adcheck verify {target} -k {shlex.quote(outcome.name)}"
+    words = ["adcheck", "verify", outcome.target, "-k", outcome.name]
     if outcome.seed is not None:
-        cmd += f" --seed {outcome.seed}"
-    return cmd
+        words += ["--seed", str(outcome.seed)]
+    if options is not None:
+        words += options.cli_flags()
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def _error_vs_tolerance(o: RuleOutcome) -> str:
@@ -207,7 +208,7 @@ def rules_table(columns: list[str], title: str | None = None) -> Table:
     table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", title_style="bold",
                   header_style="bold", show_edge=False)
     for column in columns:
-        numeric = column in ("Examples", "Max error / tol")
+        numeric = column in ("Examples", "Error / tol")
         table.add_column(column, justify="right" if numeric else "left",
                          no_wrap=column in ("Rule", "Verdict"), overflow="fold")
     return table
@@ -216,7 +217,7 @@ def rules_table(columns: list[str], title: str | None = None) -> Table:
 def detail_lines(o: RuleOutcome, replay: str | None = None) -> list[str]:
     """The checker's report, then what it does not already say: notes, the smallest failing
     input, and the command that replays this rule alone (``replay``, by default
-    :func:`replay_command`).
+    :func:`replay_command` without options).
 
     >>> o = RuleOutcome("m.py", "f", None, "-", True, "failed", seed=3, report="FAILED f")
     >>> detail_lines(o)
@@ -265,17 +266,19 @@ def print_text(
     outcomes: list[RuleOutcome],
     duration: float,
     verbosity: int = 0,
+    options: VerifyOptions | None = None,
 ) -> None:
     """The human report: import errors, the table, details of each failure, a summary.
 
-    ``verbosity`` -1 (``-q``) drops the table, 1 (``-v``) adds every rule's notes and report.
+    ``verbosity`` -1 (``-q``) drops the table, 1 (``-v``) adds every rule's notes and report;
+    ``options`` go into the replay commands.
     """
     print_import_errors(console, collections)
     if outcomes and verbosity >= 0:
         targets = list(dict.fromkeys(o.target for o in outcomes))
         for target in targets:
             table = rules_table(
-                ["Rule", "Defined at", "Domain", "Examples", "Max error / tol", "Verdict"],
+                ["Rule", "Defined at", "Domain", "Examples", "Error / tol", "Verdict"],
                 title=target if len(targets) > 1 else None,
             )
             for o in outcomes:
@@ -301,7 +304,8 @@ def print_text(
         where = f" ({o.location})" if o.location else ""
         console.print()
         console.rule(Text(f"{word} {o.name}{where}", style=style), align="left")
-        for line in detail_lines(o):  # soft_wrap: long lines stay whole, for copy and paste
+        # soft_wrap: long lines stay whole, for copy and paste
+        for line in detail_lines(o, replay_command(o, options)):
             style = "dim" if line.startswith("note:") else ""
             console.print(Text(line, style=style), soft_wrap=True)
 
@@ -407,7 +411,10 @@ def _first_line(text: str) -> str:
 
 
 def junit_xml(
-    collections: list[Collection], outcomes: list[RuleOutcome], duration: float
+    collections: list[Collection],
+    outcomes: list[RuleOutcome],
+    duration: float,
+    options: VerifyOptions | None = None,
 ) -> str:
     """JUnit XML: one ``<testsuite>`` per target, one ``<testcase>`` per rule.
 
@@ -441,7 +448,7 @@ def junit_xml(
             if o.status in _JUNIT_KIND:
                 tag, kind = _JUNIT_KIND[o.status]
                 counts["failures" if tag == "failure" else "errors"] += 1
-                body = "\n".join(detail_lines(o))
+                body = "\n".join(detail_lines(o, replay_command(o, options)))
                 message = _first_line(o.report) or o.status
                 node = ET.SubElement(case, tag, message=_clean(message), type=kind)
                 node.text = _clean(body)

@@ -59,6 +59,23 @@ class VerifyOptions:
     timeout: float | None = None
     settings: Any = None
 
+    def cli_flags(self) -> list[str]:
+        """The ``adcheck verify`` flags that reproduce these options (defaults left out).
+
+        >>> VerifyOptions(max_examples=10, mode="fast").cli_flags()
+        ['--max-examples', '10', '--mode', 'fast']
+        """
+        flags: list[str] = []
+        if self.max_examples is not None and self.max_examples != 100:
+            flags += ["--max-examples", str(self.max_examples)]
+        if self.mode != "auto":
+            flags += ["--mode", self.mode]
+        for name in ("fdm_order", "atol", "rtol"):
+            value = getattr(self, name)
+            if value is not None:
+                flags += [f"--{name.replace('_', '-')}", f"{value:g}"]
+        return flags
+
     def verify_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`adcheck.verify` (only those that were set)."""
         kwargs: dict[str, Any] = {"mode": self.mode}

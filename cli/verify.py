@@ -170,24 +170,24 @@ def verify_command(
 
     if fmt == "text":
         if output is None:
-            print_text(out, collections, outcomes, duration, verbosity)
+            print_text(out, collections, outcomes, duration, verbosity, options)
         else:
             with output.open("w", encoding="utf-8") as f:
-                print_text(console_for(f), collections, outcomes, duration, verbosity)
-            print_text(out, collections, outcomes, duration, min(verbosity, -1))
+                print_text(console_for(f), collections, outcomes, duration, verbosity, options)
+            print_text(out, collections, outcomes, duration, min(verbosity, -1), options)
         ctx.exit(code)
 
     if fmt == "json":
         document = json_document(collections, outcomes, options, jobs, select, duration)
         text = dumps_json(document) + "\n"
     else:
-        text = junit_xml(collections, outcomes, duration)
+        text = junit_xml(collections, outcomes, duration, options)
     if output is None:
         click.echo(text, nl=False)
         print_import_errors(err, collections)
     else:
         output.write_text(text, encoding="utf-8")
-        print_text(out, collections, outcomes, duration, verbosity)
+        print_text(out, collections, outcomes, duration, verbosity, options)
         err.print(Text(f"wrote {fmt} report to {output}", style="dim"))
     ctx.exit(code)
 

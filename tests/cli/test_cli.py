@@ -59,7 +59,7 @@ def test_a_wrong_rule_exits_1_naming_it_with_smallest_input_and_seed():
     assert "FAIL sigmoid (examples/rules_wrong.py:" in out
     assert "FAIL mean (examples/rules_wrong.py:" in out
     assert "smallest failing input:" in out
-    assert "replay: adcheck verify" in out and "-k sigmoid --seed 1" in out
+    assert "replay: adcheck verify" in out and "-k sigmoid --seed 1 --max-examples 10" in out
     assert "2 rules: 2 failed" in out
 
 
@@ -69,6 +69,17 @@ def test_sigmoid_fails_only_for_negative_inputs():
     assert rule["status"] == "failed"
     assert rule["smallest_input"] is not None and "-" in rule["smallest_input"]
     assert rule["max_error"] > rule["tolerance"]
+
+
+def test_the_reported_seed_replays_the_same_smallest_input():
+    first = json.loads(run("verify", RULES_WRONG, "--max-examples", "10", "--format", "json",
+                           "-k", "mean").stdout)["rules"][0]  # a fresh random seed
+    again = json.loads(run("verify", RULES_WRONG, "--max-examples", "10", "--format", "json",
+                           "-k", "mean", "--seed", str(first["seed"])).stdout)["rules"][0]
+    assert first["status"] == again["status"] == "failed"
+    assert again["seed"] == first["seed"]
+    assert again["smallest_input"] == first["smallest_input"]
+    assert again["max_error"] == first["max_error"]
 
 
 @pytest.mark.parametrize(

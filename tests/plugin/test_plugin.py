@@ -127,7 +127,8 @@ def test_adcheck_verify_makes_one_item_per_rule(rules_module, tmp_path):
     out = result.stdout.str()
     assert "adjoint rule bad_square (myrules.py:" in out
     assert "smallest failing input:" in out
-    assert "replay: pytest --adcheck-verify=myrules.py -k 'bad_square' --adcheck-seed=1" in out
+    assert ("replay: pytest --adcheck-verify=myrules.py -k 'bad_square' --adcheck-seed=1 "
+            "--adcheck-max-examples=10") in out
     seeds = {p.get("value") for p in ET.parse(junit).getroot().iter("property")
              if p.get("name") == "seed"}
     assert seeds == {"1"}
@@ -172,5 +173,7 @@ def test_xdist_spreads_rule_items_over_workers_seeded_by_hypothesis(rules_module
     out = result.stdout.str()
     assert "2 workers [5 items]" in out
     # without --adcheck-seed, the rule items take --hypothesis-seed too
-    assert "replay: pytest --adcheck-verify=myrules.py -k 'bad_square' --adcheck-seed=11" in out
-    assert "replay: pytest --adcheck-verify=extra.py -k 'bad2' --adcheck-seed=11" in out
+    replay = ("replay: pytest --adcheck-verify={} -k {!r} --adcheck-seed=11 "
+              "--adcheck-max-examples=10")
+    assert replay.format("myrules.py", "bad_square") in out
+    assert replay.format("extra.py", "bad2") in out
