@@ -104,8 +104,9 @@ def run_jax(case: Case) -> bool:
 
     @jax.custom_vjp
     def f(*args):
-        return jax.pure_callback(lambda *a: np.asarray(case.f(*a), np.float64), out_shape,
-                                 *args)
+        return jax.pure_callback(
+            lambda *a: np.asarray(case.f(*[np.array(v) for v in a]), np.float64), out_shape,
+            *args)
 
     def fwd(*args):
         return f(*args), args
@@ -114,6 +115,7 @@ def run_jax(case: Case) -> bool:
         shapes = tuple(jax.ShapeDtypeStruct(np.shape(a), jnp.float64) for a in args)
 
         def host(g, *a):
+            g, a = np.array(g), [np.array(v) for v in a]  # writable NumPy copies
             y = case.f(*a)
             return tuple(np.asarray(d, np.float64) for d in case.vjp(g, y, *a))
 
