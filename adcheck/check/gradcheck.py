@@ -83,7 +83,11 @@ def gradcheck(f: Callable, *args: Any, mode: str = "auto",
     for label in inputs.changed():
         result.failures.append(Failure("mutation", f"{name} changed its input {label}"))
     result.passed = not any(f.kind != "kink" for f in result.failures)
-    if not result.passed and localise and tape.entries:
+    if not result.passed and localise and not tape.entries:
+        result.notes.append(
+            "no primitive call was recorded on the tape, so the engine sees no dependence of "
+            "the output on the inputs (a value escaped tracing?)")
+    elif not result.passed and localise:
         found = first_wrong_rule(tape, mode=mode, fdm=fdm, atol=atol, rtol=rtol, seed=seed)
         if found is None:
             result.notes.append(
