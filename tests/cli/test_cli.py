@@ -26,7 +26,9 @@ OK_RULES = ["softplus", "logsumexp", "safe_log", "add", "f"]
 
 
 def run(*args: object) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    # a fixed width: tables are not folded whatever terminal (or xdist worker) runs the tests
+    runner = CliRunner(env={"COLUMNS": "200"})
+    return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 def verify_json(*args: object) -> tuple[Result, dict]:
@@ -157,6 +159,18 @@ def test_a_hanging_rule_times_out_and_the_others_still_run():
     assert result.exit_code == 1
     assert statuses(document) == {"slow": "timeout", "quick": "passed"}
     assert document["summary"]["timeout"] == 1
+
+
+def test_mode_fdm_order_and_tolerances_reach_the_checker():
+    twice = TARGETS / "folder" / "first.py"
+    low = verify_json(twice, "--fdm-order", "3")[1]["rules"][0]["check"]
+    high = verify_json(twice, "--fdm-order", "7")[1]["rules"][0]["check"]
+    assert high["evaluations"] > low["evaluations"]  # a 7-point stencil evaluates more
+    assert verify_json(twice, "--mode", "fast")[1]["rules"][0]["check"]["mode"] == "fast"
+    result, document = verify_json(RULES_WRONG, "-k", "mean", "--atol", "1")
+    assert document["rules"][0]["tolerance"] >= 1.0
+    assert document["options"]["atol"] == 1.0
+    assert run("verify", twice, "--fdm-order", "1").exit_code == 2
 
 
 # -- selection and targets -------------------------------------------------------------------
