@@ -381,3 +381,12 @@ def test_reports_read_well(scoped):
     assert "cotangent of x has shape (2, 3), but x has shape (3,)" in out
     assert "has dtype float32, but x has dtype float64" in out
     assert "changed its input" in out
+
+
+def test_lazy_cotangents_are_computed_and_checked(scoped):
+    right = scoped(np.multiply, lambda dy, y, a, b: (lambda: dy * b, lambda: dy * a), "mul_lazy")
+    assert ad.check_adjoint(right, _x(3), _x(3), seed=0).passed
+    wrong = scoped(np.multiply, lambda dy, y, a, b: (lambda: dy * b, lambda: dy * b),
+                   "mul_lazy_wrong")
+    result = ad.check_adjoint(wrong, _x(3), _x(3), seed=0, raise_exception=False)
+    assert {f.argument for f in result.failures if f.kind == "value"} == {1}
