@@ -209,8 +209,9 @@ def rules_table(columns: list[str], title: str | None = None) -> Table:
                   header_style="bold", show_edge=False)
     for column in columns:
         numeric = column in ("Examples", "Error / tol")
+        # only the domain, free text, may wrap: names and file:line stay whole for copying
         table.add_column(column, justify="right" if numeric else "left",
-                         no_wrap=column in ("Rule", "Verdict"), overflow="fold")
+                         no_wrap=column != "Domain", overflow="fold")
     return table
 
 
@@ -251,7 +252,15 @@ def summary_line(
 
 
 def print_import_errors(console: Console, collections: list[Collection]) -> None:
-    """Each target that failed to import, with its traceback (shared with ``adcheck list``)."""
+    """Each target that failed to import, with its traceback (shared with ``adcheck list``).
+
+    >>> from io import StringIO
+    >>> from adcheck.cli.collect import collect
+    >>> console = Console(file=StringIO(), width=80)
+    >>> print_import_errors(console, [collect("no_such_module_here")])
+    >>> "No module named 'no_such_module_here'" in console.file.getvalue()
+    True
+    """
     for c in collections:
         if c.error is None:
             continue
@@ -272,6 +281,13 @@ def print_text(
 
     ``verbosity`` -1 (``-q``) drops the table, 1 (``-v``) adds every rule's notes and report;
     ``options`` go into the replay commands.
+
+    >>> from io import StringIO
+    >>> console = Console(file=StringIO(), width=100)
+    >>> o = RuleOutcome("m.py", "cube", "m.py:3", "default (real floats)", False, "passed")
+    >>> print_text(console, [], [o], 0.5)
+    >>> console.file.getvalue().splitlines()[-1]
+    '1 rule: 1 passed (0.5 s)'
     """
     print_import_errors(console, collections)
     if outcomes and verbosity >= 0:
@@ -325,7 +341,12 @@ def json_document(
     select: tuple[str, ...] | list[str],
     duration: float,
 ) -> dict[str, Any]:
-    """The ``--format json`` document (see :data:`JSON_SCHEMA`)."""
+    """The ``--format json`` document (see :data:`JSON_SCHEMA`).
+
+    >>> doc = json_document([], [], VerifyOptions(), 1, [], 0.1)
+    >>> doc["schema_version"], doc["summary"]["exit_code"]
+    (1, 0)
+    """
     from adcheck import __version__
 
     counts = Counter(o.status for o in outcomes)
@@ -380,7 +401,11 @@ def _jsonable(value: Any) -> Any:
 
 
 def dumps_json(document: dict[str, Any]) -> str:
-    """The document as strict JSON text (NaN and infinities become ``null``)."""
+    """The document as strict JSON text (NaN and infinities are already ``null``).
+
+    >>> dumps_json({"a": 1}).splitlines()
+    ['{', '  "a": 1', '}']
+    """
     return json.dumps(document, indent=2, allow_nan=False)
 
 
@@ -421,6 +446,12 @@ def junit_xml(
     A failed rule is a ``<failure>`` (its report as text), a rule that raised or timed out an
     ``<error>``, and a target that failed to import one ``<error>`` test case named
     ``import``. CI systems (GitHub, GitLab, Jenkins) display this format.
+
+    >>> o = RuleOutcome("m.py", "cube", "m.py:3", "-", False, "failed", report="FAILED cube")
+    >>> from adcheck.cli.collect import Collection
+    >>> root = ET.fromstring(junit_xml([Collection("m.py", [])], [o], 0.5))
+    >>> root.get("failures"), root.find("testsuite/testcase/failure").get("message")
+    ('1', 'FAILED cube')
     """
     stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     root = ET.Element("testsuites", name="adcheck verify", time=f"{duration:.3f}")

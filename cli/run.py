@@ -175,6 +175,14 @@ def rule_in_force(rule: registry.Rule) -> Iterator[None]:
 
     Another target may have registered a rule for the same function since; the check must
     see the rule it was asked about.
+
+    >>> import numpy as np
+    >>> builtin_sin = registry.lookup(np.sin)
+    >>> with registry.scoped_rules():
+    ...     _ = registry.adjoint(np.sin)(lambda x: (np.sin(x), lambda dy: (-dy,)))
+    ...     with rule_in_force(builtin_sin):
+    ...         registry.lookup(np.sin).rule is builtin_sin.rule
+    True
     """
     if registry.lookup(rule.fn) is rule:
         yield
