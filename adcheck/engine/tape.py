@@ -50,7 +50,8 @@ class Entry:
         self.pullback = pullback
         self.inputs = inputs
         self.outputs = outputs  # a slot, or a tuple of slots for a tuple-valued primitive
-        self.out_meta = out_meta  # (shape, dtype) per output of a tuple-valued primitive
+        # for a primitive with several outputs: (container type, [(shape, dtype) per output])
+        self.out_meta = out_meta
         self.source = source  # (file, line, function) of the user's call, when recorded
 
 
@@ -101,10 +102,13 @@ class Tape:
                 dys = [pop(s, None) for s in outs]
                 if all(d is None for d in dys):
                     continue
-                dy = tuple(
+                kind, shapes = out_meta
+                dys = [
                     np.zeros(shape, dtype) if d is None else d
-                    for d, (shape, dtype) in zip(dys, out_meta)
-                )
+                    for d, (shape, dtype) in zip(dys, shapes)
+                ]
+                # the cotangent has the output's container type (a namedtuple stays one)
+                dy = kind(*dys) if hasattr(kind, "_fields") else kind(dys)
             grads = pullback(dy)
             if type(grads) is not tuple:
                 grads = _as_tuple(grads, fn)

@@ -464,12 +464,15 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
         )
     value, pullback = rule.rule(*unwrapped, **kwargs)
 
-    if type(value) is tuple:
+    if isinstance(value, (tuple, list)):  # several outputs (namedtuples too: np.linalg.eigh)
+        kind = type(value)
+        if not any(_is_differentiable_value(v) for v in value):
+            return value
         outs = []
         slots = []
-        meta = []
+        shapes = []
         for v in value:
-            meta.append((_shape(v), _dtype(v)))
+            shapes.append((_shape(v), _dtype(v)))
             if _is_differentiable_value(v):
                 s = tape.new_slot()
                 slots.append(s)
@@ -477,8 +480,9 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
             else:
                 slots.append(-1)
                 outs.append(v)
-        result: Any = tuple(outs)
+        result: Any = kind(*outs) if _is_namedtuple_type(kind) else kind(outs)
         outputs: Any = tuple(slots)
+        meta = (kind, shapes)
     else:
         if not _is_differentiable_value(value):
             return value
@@ -492,6 +496,10 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
         (fn, rule, unwrapped, kwargs, pullback, inputs, outputs, meta, source)
     )
     return result
+
+
+def _is_namedtuple_type(kind: type) -> bool:
+    return issubclass(kind, tuple) and hasattr(kind, "_fields")
 
 
 def _shape(v: Any) -> tuple:

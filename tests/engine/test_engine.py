@@ -302,3 +302,33 @@ def test_ravel_and_flatten_orders():
     for method in ("ravel", "flatten"):
         (g,) = ad.gradient(lambda x, m=method: (getattr(x, m)("F") * w).sum(), x)
         np.testing.assert_array_equal(g, w.reshape(3, 2).T)
+
+
+def test_primitive_with_namedtuple_and_list_outputs():
+    SinCos = namedtuple("SinCos", "s c")
+
+    @ad.primitive
+    def sincos(x):
+        return SinCos(np.sin(x), np.cos(x))
+
+    @ad.primitive
+    def pair(x):
+        return [x * 2.0, x * 3.0]
+
+    with ad.scoped_rules():
+
+        @ad.adjoint(sincos)
+        def _(x):
+            return sincos(x), lambda dy: (dy.s * np.cos(x) - dy.c * np.sin(x),)
+
+        @ad.adjoint(pair)
+        def _(x):
+            return pair(x), lambda dy: (dy[0] * 2.0 + dy[1] * 3.0,)
+
+        out = ad.pullback(sincos, 0.3)[0]
+        assert isinstance(out, SinCos)
+        assert ad.gradient(lambda x: sincos(x).s, 0.3)[0] == pytest.approx(np.cos(0.3))
+        assert ad.gradient(lambda x: sincos(x).c * sincos(x).s, 0.3)[0] == pytest.approx(
+            np.cos(0.6), rel=1e-14
+        )
+        assert ad.gradient(lambda x: pair(x)[1] * pair(x)[0], 0.5)[0] == pytest.approx(6.0)
