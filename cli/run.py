@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -277,9 +279,16 @@ def _float_or_none(value: Any) -> float | None:
 
 
 def _check_in_worker(
-    target: str, index: int, name: str, options: VerifyOptions
+    target: str, index: int, name: str, options: VerifyOptions, cwd: str, path: list[str]
 ) -> RuleOutcome:
-    """Worker side of :func:`run_checks`: collect the target again, check rule ``index``."""
+    """Worker side of :func:`run_checks`: collect the target again, check rule ``index``.
+
+    The worker takes the parent's directory and import path first (a fork server keeps those
+    of the moment it started), so that the target resolves to the same module.
+    """
+    if os.getcwd() != cwd:
+        os.chdir(cwd)
+    sys.path[:0] = [p for p in path if p not in sys.path]
     found = collect(target)
     if found.error is None and index < len(found.rules) and found.rules[index].name == name:
         return check_rule(found.rules[index], options)
@@ -332,7 +341,9 @@ def run_checks(
     context = _worker_context()
     with ProcessPoolExecutor(max_workers=min(jobs, len(entries)), mp_context=context) as pool:
         futures = {
-            pool.submit(_check_in_worker, e.target, e.index, e.name, options): i
+            pool.submit(
+                _check_in_worker, e.target, e.index, e.name, options, os.getcwd(), sys.path
+            ): i
             for i, e in enumerate(entries)
         }
         for future in as_completed(futures):
