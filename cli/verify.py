@@ -101,7 +101,8 @@ def _check_with_progress(
                    "'soft*'; 'not PATTERN' excludes). Repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text",
               show_default=True, help="Report format (json: see `adcheck schema`).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              default=None,
               help="Write the report in --format to FILE; a text summary still goes to stdout.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Check rules in N processes.")
