@@ -31,6 +31,7 @@ import numpy as np
 __all__ = [
     "Rule",
     "adjoint",
+    "builtin_rules",
     "primitive",
     "nondifferentiable",
     "lookup",
@@ -110,6 +111,15 @@ def rules(include_builtin: bool = True) -> list[Rule]:
     if include_builtin:
         out += [r for f, r in _builtin.items() if f not in _user]
     return out
+
+
+def builtin_rules() -> list[Rule]:
+    """Every built-in rule, including those a user rule currently overrides.
+
+    >>> any(r.name == "matmul" for r in builtin_rules())
+    True
+    """
+    return list(_builtin.values())
 
 
 def _refresh() -> None:

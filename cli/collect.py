@@ -240,15 +240,8 @@ def _unique_names(entries: list[CollectedRule]) -> None:
             e.name = f"{e.name}[{n}]"
 
 
-def _builtin_rules() -> list[registry.Rule]:
-    """Every built-in rule, including those a user rule overrides for now (``rules()`` hides
-    those, and which are hidden depends on what was imported before: a worker process must
-    find the same list as its parent)."""
-    return list(registry._builtin.values())
-
-
 def _collect_builtin() -> Collection:
-    found = [_entry(BUILTIN, i, r) for i, r in enumerate(_builtin_rules())]
+    found = [_entry(BUILTIN, i, r) for i, r in enumerate(registry.builtin_rules())]
     _unique_names(found)
     return Collection(BUILTIN, found)
 
