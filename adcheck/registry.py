@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,6 +33,8 @@ __all__ = [
     "Rule",
     "adjoint",
     "builtin_rules",
+    "display_path",
+    "source_location",
     "primitive",
     "nondifferentiable",
     "lookup",
@@ -75,13 +78,36 @@ def function_name(fn: Any) -> str:
 
 
 def _source_of(obj: Any) -> str:
+    return source_location(obj) or "?"
+
+
+def source_location(obj: Any) -> str | None:
+    """``file:line`` where ``obj`` is defined (an absolute path), or None when unknown.
+
+    >>> line = function_name.__code__.co_firstlineno
+    >>> source_location(function_name).endswith(f"registry.py:{line}")
+    True
+    """
     try:
         obj = inspect.unwrap(obj)
-        file = inspect.getsourcefile(obj) or "?"
+        file = inspect.getsourcefile(obj)
         line = inspect.getsourcelines(obj)[1]
-        return f"{file}:{line}"
     except (TypeError, OSError):
-        return "?"
+        return None
+    return f"{file}:{line}" if file else None
+
+
+def display_path(path: str) -> str:
+    """``path`` (optionally ``file:line``) relative to the current directory when below it.
+
+    >>> display_path(os.path.join(os.getcwd(), "a", "b.py:3")) == os.path.join("a", "b.py:3")
+    True
+    """
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if rel.startswith("..") else rel
 
 
 # Two layers so that a user rule never destroys a built-in one: lookups read the merged view.

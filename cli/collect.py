@@ -31,6 +31,7 @@ from types import ModuleType
 from typing import Any
 
 from adcheck import domains, registry
+from adcheck.registry import display_path
 
 __all__ = [
     "BUILTIN",
@@ -195,26 +196,8 @@ def source_location(obj: Any) -> str | None:
     ...     expand_targets.__code__.co_firstlineno))
     True
     """
-    try:
-        obj = inspect.unwrap(obj)
-        file = inspect.getsourcefile(obj)
-        line = inspect.getsourcelines(obj)[1]
-    except (TypeError, OSError):
-        return None
-    return f"{display_path(file)}:{line}" if file else None
-
-
-def display_path(file: str) -> str:
-    """``file`` relative to the current directory when it lies below it.
-
-    >>> display_path(os.path.join(os.getcwd(), "a", "b.py")) == os.path.join("a", "b.py")
-    True
-    """
-    try:
-        rel = os.path.relpath(file)
-    except ValueError:  # another drive on Windows
-        return file
-    return file if rel.startswith("..") else rel
+    location = registry.source_location(obj)
+    return display_path(location) if location else None
 
 
 def _entry(target: str, index: int, rule: registry.Rule) -> CollectedRule:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..registry import display_path
 from .result import CheckResult
 
 __all__ = ["render", "short_repr"]
@@ -56,7 +57,7 @@ def _cost(r: CheckResult) -> str:
 def render(r: CheckResult) -> str:
     """The report text (see the module docstring)."""
     call = f"{r.kind}({r.name})"
-    where = f", rule at {r.location}" if r.location else ""
+    where = f", rule at {display_path(r.location)}" if r.location else ""
     numbers = f"max |error| {r.max_error:.3g}"
     if r.passed:
         verdict = "passed"
