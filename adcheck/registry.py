@@ -34,6 +34,8 @@ __all__ = [
     "adjoint",
     "builtin_rules",
     "display_path",
+    "function_label",
+    "function_name",
     "source_location",
     "primitive",
     "nondifferentiable",
@@ -74,6 +76,19 @@ def function_name(fn: Any) -> str:
         sub = module.split(".")[1]
         if sub in ("linalg", "fft"):
             return f"{sub}.{name}"
+    return name
+
+
+def function_label(fn: Any) -> str:
+    """The name as user code spells it: ``np.sin``, ``np.linalg.inv``, ``softplus``.
+
+    >>> function_label(np.sin), function_label(np.linalg.inv), function_label(function_label)
+    ('np.sin', 'np.linalg.inv', 'function_label')
+    """
+    name = function_name(fn)
+    module = getattr(fn, "__module__", "") or ""
+    if isinstance(fn, np.ufunc) or module == "numpy" or module.startswith("numpy."):
+        return f"np.{name}"
     return name
 
 

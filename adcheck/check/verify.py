@@ -80,14 +80,6 @@ class _Tally:
             self.ratio, self.max_error, self.tolerance = ratio, r.max_error, r.tolerance
 
 
-def _fn_label(fn: Any) -> str:
-    name = registry.function_name(fn)
-    module = getattr(fn, "__module__", "") or ""
-    if isinstance(fn, np.ufunc) or module.startswith("numpy"):
-        return f"np.{name}"
-    return name
-
-
 def _call_text(name: str, args: tuple, kwargs: dict) -> str:
     inner = ", ".join([short_repr(a) for a in args]
                       + [f"{k}={short_repr(v)}" for k, v in kwargs.items()])
@@ -218,9 +210,9 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100, seed: int | Non
                 f"{k}={short_repr(v)}" for k, v in failed.kwargs.items())
         result.details.append(f"replay: adcheck.verify({rule.name}, seed={seed}) (with the "
                               f"same max_examples={max_examples})")
+        call = _call_text(registry.function_label(rule.fn), failed.args, failed.kwargs)
         result.details.append("or check that input alone: adcheck.check_adjoint("
-                              + _call_text(_fn_label(rule.fn), failed.args, failed.kwargs)[:-1]
-                              .replace("(", ", ", 1) + ")")
+                              + call[:-1].replace("(", ", ", 1) + ")")
     if tally.skipped:
         result.notes.append(f"{tally.skipped} drawn inputs were skipped (the function was not "
                             "finite there, or finite differences were impossible)")

@@ -342,14 +342,6 @@ def has_traced(args: tuple, kwargs: dict) -> bool:
     return any(type(v) is Traced for v in kwargs.values())
 
 
-def _fn_label(fn: Any) -> str:
-    name = registry.function_name(fn)
-    module = getattr(fn, "__module__", "") or ""
-    if isinstance(fn, np.ufunc) or module.startswith("numpy"):
-        return f"np.{name}"
-    return name
-
-
 def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
     """Run ``fn``'s rule on unwrapped ``args`` and record one tape entry for the top level.
 
@@ -376,8 +368,8 @@ def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
         for k, v in kwargs.items():
             if type(v) is Traced:
                 raise NotDifferentiable(
-                    f"{_fn_label(fn)} got a traced value as keyword argument {k}=; pass it "
-                    "positionally so that its cotangent can be recorded."
+                    f"{registry.function_label(fn)} got a traced value as keyword argument "
+                    f"{k}=; pass it positionally so that its cotangent can be recorded."
                 )
     if tape is None:  # nothing traced after all (e.g. only inactive parameters)
         return fn(*args, **kwargs)
@@ -457,7 +449,7 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
     if rule is None:
         if fn in _nondiff:
             return fn(*strip(tuple(unwrapped)), **kwargs)
-        label = _fn_label(fn)
+        label = registry.function_label(fn)
         raise NotDifferentiable(
             f"{label} has no adjoint rule, so adcheck cannot differentiate it. "
             + HOW_TO_REGISTER.format(fn=label)
@@ -574,7 +566,9 @@ def _cast_adjoint(x, dtype):
 def _reduction(fn):
     def reduce(x, axis=0, dtype=None, out=None, keepdims=False, **kw):
         if dtype is not None or out is not None or kw:
-            raise NotDifferentiable(f"{_fn_label(fn)} via ufunc.reduce with {kw} is not supported")
+            raise NotDifferentiable(
+                f"{registry.function_label(fn)} via ufunc.reduce with {kw} is not supported"
+            )
         return fn(x, axis=axis, keepdims=keepdims)
 
     return reduce

@@ -7,18 +7,7 @@ import numpy as np
 import pytest
 
 import adcheck as ad
-
-
-def central(f, x, h=1e-6):
-    """Independent central differences of a scalar function of an array, entry by entry."""
-    x = np.asarray(x, dtype=float)
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
-
+from tests.finite import central
 
 # -- structures -------------------------------------------------------------------------------
 

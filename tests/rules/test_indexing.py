@@ -9,28 +9,9 @@ from hypothesis import strategies as st
 import adcheck as ad
 from adcheck.engine.tracer import getitem
 from adcheck.registry import lookup
+from tests.finite import check_vjp
 
 scatter_add = ad.rules.indexing.scatter_add
-
-
-def central_vjp(f, x, w, h=1e-6):
-    """The gradient of ``sum(w * f(x))`` by central differences, one entry at a time."""
-    x = np.array(x, dtype=np.float64)
-    g = np.empty_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (np.sum(w * f(x + e)) - np.sum(w * f(x - e))) / (2 * h)
-    return g
-
-
-def check_vjp(f, x):
-    y = f(x)
-    w = np.linspace(-1.0, 2.0, np.size(y)).reshape(np.shape(y))
-    (g,) = ad.pullback(f, x)[1](w)
-    assert np.shape(g) == np.shape(x)
-    np.testing.assert_allclose(g, central_vjp(f, x, w), rtol=1e-6, atol=2e-7)
-    return g
 
 
 X = np.arange(24.0).reshape(2, 3, 4) / 5 - 2

@@ -8,17 +8,7 @@ from hypothesis import strategies as st
 
 import adcheck as ad
 from adcheck.registry import lookup
-
-
-def central_vjp(f, x, w, h=1e-6):
-    """The gradient of ``sum(w * f(x))`` by central differences, one entry at a time."""
-    x = np.array(x, dtype=np.float64)
-    g = np.empty_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (np.sum(w * f(x + e)) - np.sum(w * f(x - e))) / (2 * h)
-    return g
+from tests.finite import central_vjp
 
 
 def operands(a_shape, b_shape, seed=0):

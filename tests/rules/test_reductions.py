@@ -9,20 +9,10 @@ from hypothesis import strategies as st
 
 import adcheck as ad
 from adcheck.registry import lookup
+from tests.finite import central_vjp
 
 REDUCTIONS = [np.sum, np.mean, np.prod, np.max, np.amax, np.min, np.amin]
 IDS = [f.__name__ for f in REDUCTIONS]
-
-
-def central_vjp(f, x, w, h=1e-6):
-    """The gradient of ``sum(w * f(x))`` by central differences, one entry at a time."""
-    x = np.array(x, dtype=np.float64)
-    g = np.empty_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (np.sum(w * f(x + e)) - np.sum(w * f(x - e))) / (2 * h)
-    return g
 
 
 def vjp(f, x, w):

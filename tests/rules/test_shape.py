@@ -10,29 +10,7 @@ from hypothesis import strategies as st
 
 import adcheck as ad
 from adcheck.registry import lookup
-
-
-def central_vjp(f, x, w, h=1e-6):
-    """The gradient of ``sum(w * f(x))`` by central differences, one entry at a time."""
-    x = np.array(x, dtype=np.float64)
-    g = np.empty_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (np.sum(w * f(x + e)) - np.sum(w * f(x - e))) / (2 * h)
-    return g
-
-
-def check_vjp(f, x):
-    """The rule's vector-Jacobian product against central differences, with a weight vector
-    that tells every output entry apart (so a permuted cotangent is caught)."""
-    y = f(x)
-    w = np.linspace(-1.0, 2.0, np.size(y)).reshape(np.shape(y))
-    (g,) = ad.pullback(f, x)[1](w)
-    assert np.shape(g) == np.shape(x)
-    np.testing.assert_allclose(g, central_vjp(f, x, w), rtol=1e-6, atol=2e-7)
-    return g
-
+from tests.finite import central_vjp, check_vjp
 
 X = np.arange(24.0).reshape(2, 3, 4) / 7 - 1  # non-square in every pair of axes
 
