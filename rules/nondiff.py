@@ -33,7 +33,7 @@ nondifferentiable(np.zeros_like, np.ones_like, np.empty_like)
 # Predicates and comparisons.
 nondifferentiable(
     np.isnan, np.isfinite, np.isinf, np.isneginf, np.isposinf, np.isclose, np.allclose,
-    np.array_equal,
+    np.array_equal, np.all, np.any,
     np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
 )

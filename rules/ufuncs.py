@@ -20,6 +20,7 @@ import numpy as np
 
 from adcheck import domains
 from adcheck.engine.tape import fit
+from adcheck.engine.tracer import strip
 from adcheck.registry import adjoint
 
 real = domains.real()
@@ -99,8 +100,16 @@ def _power(x, p):
         dp = dy * z * np.log(np.where(positive, x, 1.0))
         return fit(np.where(positive, dp, 0.0), p)
 
+    def d_base(dy):
+        # x ** 0 is the constant 1: where p == 0 the derivative is 0, not 0 * x ** -1 (NaN
+        # at x = 0). The base is replaced by 1 there, so that no derivative of this is NaN.
+        zero = np.equal(strip(p), 0)
+        if not np.any(zero):  # the usual case
+            return fit(dy * p * np.power(x, p - 1), x)
+        return fit(dy * p * np.power(np.where(zero, 1.0, x), p - 1), x)
+
     def back(dy):
-        return lambda: fit(dy * p * np.power(x, p - 1), x), lambda: d_exponent(dy)
+        return lambda: d_base(dy), lambda: d_exponent(dy)
 
     return z, back
 
@@ -158,8 +167,10 @@ def _where(cond, *xy):
     if not xy:  # np.where(cond): indices, nothing to differentiate
         return np.where(cond), lambda dy: (None,)
     x, y = xy
-    zero = np.zeros((), np.result_type(x, y))
-    return np.where(cond, x, y), lambda dy: (
+    value = np.where(cond, x, y)
+    # The value's dtype, not np.result_type(x, y): a list operand would be read as a dtype.
+    zero = np.zeros((), value.dtype)
+    return value, lambda dy: (
         None,
         lambda: fit(np.where(cond, dy, zero), x),
         lambda: fit(np.where(cond, zero, dy), y),

@@ -64,6 +64,8 @@ def _box_leaf(leaf: Any, tape: Tape, name: str) -> tuple[Any, _Input | None]:
     if t is Traced:
         value = leaf
         shape, dtype, kind = leaf.shape, leaf.dtype, "traced"
+    elif t is complex:
+        raise TypeError(_COMPLEX)
     elif t is int or t is float:
         value = np.float64(leaf)
         shape, dtype, kind = (), value.dtype, "python"
@@ -74,10 +76,7 @@ def _box_leaf(leaf: Any, tape: Tape, name: str) -> tuple[Any, _Input | None]:
         elif kind == "f":
             value = leaf.view(np.ndarray) if isinstance(leaf, np.ndarray) else leaf
         elif kind == "c":
-            raise TypeError(
-                "complex inputs are not supported by adcheck's rules yet; differentiate the "
-                "real and imaginary parts as separate real arrays."
-            )
+            raise TypeError(_COMPLEX)
         else:
             return leaf, None
         shape, dtype = np.shape(value), value.dtype
@@ -87,6 +86,12 @@ def _box_leaf(leaf: Any, tape: Tape, name: str) -> tuple[Any, _Input | None]:
     slot = tape.new_slot()
     tape.names[slot] = name
     return Traced(value, tape, slot), _Input(slot, shape, dtype, kind)
+
+
+_COMPLEX = (
+    "complex inputs are not supported by adcheck's rules yet; differentiate the real and "
+    "imaginary parts as separate real arrays."
+)
 
 
 def _box_tree(tree: Any, tape: Tape, name: str) -> tuple[Any, list]:
@@ -285,6 +290,12 @@ def _scalar_seed(y: Any) -> Any:
         if y.shape != ():
             raise ValueError(_not_scalar(y.shape))
         return np.ones((), y.dtype)
+    if is_container(y):
+        raise ValueError(
+            f"gradient needs one scalar output, but the function returned a "
+            f"{type(y).__name__}; return one scalar, or use adcheck.pullback with a "
+            "cotangent of the output's structure."
+        )
     shape = np.shape(y)
     if shape != () or not np.issubdtype(np.result_type(y), np.number):
         raise ValueError(_not_scalar(shape) if shape != () else

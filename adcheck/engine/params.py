@@ -32,7 +32,7 @@ __all__ = ["Param", "param", "Params", "Grads"]
 def _plain(a: Any) -> Any:
     if type(a) is Param:
         box = active_params.get(id(a))
-        return box if box is not None else a.view(np.ndarray)
+        return box if box is not None else np.ndarray.view(a, np.ndarray)
     if type(a) in (list, tuple):
         return type(a)(_plain(b) for b in a)
     return a
@@ -72,10 +72,10 @@ class Param(np.ndarray):
         box = active_params.get(id(self))
         if box is not None:
             return box[key]
-        return self.view(np.ndarray)[key]
+        return np.ndarray.view(self, np.ndarray)[key]
 
     def __repr__(self) -> str:
-        return f"param({np.array_repr(self.view(np.ndarray))})"
+        return f"param({np.array_repr(np.ndarray.view(self, np.ndarray))})"
 
     __str__ = __repr__
 
@@ -121,6 +121,43 @@ class Param(np.ndarray):
         return np.squeeze(self, axis)
 
 
+def _traced_method(name: str) -> Any:
+    """An ndarray method of a parameter that, while it is traced, is the traced value's method
+    (so W.copy(), W.astype(...), W.cumsum() are recorded or raise, and W.item(), W.tolist(),
+    float(W) raise instead of reading the plain numbers)."""
+    plain = getattr(np.ndarray, name)
+
+    def method(self, *args, **kwargs):
+        box = active_params.get(id(self))
+        if box is not None:
+            return getattr(box, name)(*args, **kwargs)
+        return plain(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+for _name in (
+    "all", "any", "argmax", "argmin", "argsort", "astype", "clip", "compress", "conj",
+    "conjugate", "copy", "cumprod", "cumsum", "diagonal", "item", "nonzero", "repeat", "round",
+    "std", "swapaxes", "take", "tobytes", "tolist", "trace", "var", "view", "__copy__",
+    "__float__", "__int__", "__complex__", "__index__",
+):
+    setattr(Param, _name, _traced_method(_name))
+
+
+def _flat(self: Param) -> Any:
+    if id(self) in active_params:
+        raise NotDifferentiable(
+            "W.flat reads a parameter's numbers while its gradient is being recorded, which "
+            "would make them constants; use np.ravel(W) instead."
+        )
+    return np.ndarray.flat.__get__(self)
+
+
+Param.flat = property(_flat)  # type: ignore[assignment]
+
+
 def param(array: Any) -> Param:
     """Mark ``array`` as a parameter (ints are promoted to float64; floats keep their dtype).
 
@@ -136,7 +173,7 @@ def param(array: Any) -> Param:
             a = a.astype(np.float64)
         else:
             raise TypeError(f"a parameter must hold real numbers, not {a.dtype}")
-    return a.view(Param)
+    return np.ndarray.view(a, Param)
 
 
 class Params:
@@ -166,7 +203,8 @@ class Params:
         return len(self._params)
 
     def __repr__(self) -> str:
-        return "Params([" + ", ".join(np.array_repr(p.view(np.ndarray)) for p in self) + "])"
+        arrays = (np.array_repr(np.ndarray.view(p, np.ndarray)) for p in self)
+        return "Params([" + ", ".join(arrays) + "])"
 
 
 class Grads:

@@ -12,6 +12,7 @@ assignment into an array) raises :class:`NotDifferentiable` instead.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,8 @@ class Traced:
                 f"Assign the result instead: y = {name}(...)."
             )
         if method != "__call__":
+            if ufunc in _nondiff:  # e.g. np.logical_and.reduce, from x.all()
+                return getattr(ufunc, method)(*strip(inputs), **kwargs)
             reduction = _UFUNC_REDUCTIONS.get((ufunc, method))
             if reduction is not None:
                 return reduction(*inputs, **kwargs)
@@ -196,7 +199,9 @@ class Traced:
         return np.ravel(self, order=order)
 
     def flatten(self, order: str = "C"):
-        return np.reshape(self, (-1,), order=order)
+        # ndarray.flatten copies: so does this (np.positive), so that `y = x.flatten();
+        # y *= 2` is not mistaken for a write through a view of x.
+        return np.positive(np.reshape(self, (-1,), order=order))
 
     def squeeze(self, axis=None):
         return np.squeeze(self, axis)
@@ -204,8 +209,12 @@ class Traced:
     def astype(self, dtype, copy: bool = True):
         return cast(self, dtype)
 
-    def copy(self):
-        return self
+    def copy(self, order: str = "K"):
+        # A new array, as ndarray.copy: +x records an identity whose value is a fresh array.
+        return apply_unary(np.positive, self)
+
+    def __copy__(self):
+        return self.copy()
 
     def argmax(self, *args, **kwargs):
         return np.argmax(strip(self), *args, **kwargs)
@@ -219,9 +228,48 @@ class Traced:
     def item(self, *args):
         self._escape("item()")
 
+    def __round__(self, ndigits=None):
+        # round(x) is piecewise constant, like np.round: the concrete result, a constant.
+        return round(strip(self), ndigits)
+
+    def __getattr__(self, name: str):
+        # Only reached for names Traced does not define: ndarray methods and properties.
+        # Methods that cannot be traced fail when called, so that hasattr() stays truthful.
+        fn = _METHODS.get(name)
+        if fn is not None:
+            return lambda *args, **kwargs: fn(self, *args, **kwargs)
+        prop = _PROPERTIES.get(name)
+        if prop is not None:
+            return prop(self)
+        if name.startswith("__") or not hasattr(np.ndarray, name):
+            raise AttributeError(f"'Traced' object has no attribute {name!r}")
+        if name in _IN_PLACE_METHODS:
+            message = (f"x.{name}(...) changes an array in place, which the tape cannot "
+                       "record; " + _IN_PLACE_METHODS[name])
+        else:
+            message = (f"x.{name} on a traced array is not supported by adcheck (it would "
+                       "leave the tape); use a NumPy function on the array instead, or make "
+                       "the computation a primitive with @adcheck.primitive and register an "
+                       "adjoint.")
+        if not callable(getattr(np.ndarray, name)):
+            raise AttributeError(message)
+
+        def refuse(*args: Any, **kwargs: Any):
+            raise NotDifferentiable(message)
+
+        return refuse
+
     # -- operators -----------------------------------------------------------------------
 
     def __getitem__(self, key):
+        t = type(key)
+        if t is Traced or (t is tuple and any(type(k) is Traced for k in key)):
+            raise NotDifferentiable(
+                "x[i] with a traced index i: an index must be an integer, and every "
+                "argument adcheck differentiates is a float (integer arguments are promoted). "
+                "Pass the index through a closure instead, e.g. "
+                "adcheck.gradient(lambda x: f(x, i), x)."
+            )
         return apply_primitive(getitem, (self, strip(key)), {})
 
     def __neg__(self):
@@ -270,6 +318,40 @@ class Traced:
 
     def __rpow__(self, other):
         return apply_binary(np.power, other, self)
+
+    def __divmod__(self, other):
+        return np.floor_divide(self, other), np.remainder(self, other)
+
+    def __rdivmod__(self, other):
+        return np.floor_divide(other, self), np.remainder(other, self)
+
+    # In-place operators rebind the name to a new traced value (a traced value is never
+    # changed). NumPy changes the array itself, and every alias or view of it; where that
+    # could be seen, they raise (see _inplace).
+
+    def __iadd__(self, other):
+        return _inplace(self, np.add, other, "+=")
+
+    def __isub__(self, other):
+        return _inplace(self, np.subtract, other, "-=")
+
+    def __imul__(self, other):
+        return _inplace(self, np.multiply, other, "*=")
+
+    def __itruediv__(self, other):
+        return _inplace(self, np.true_divide, other, "/=")
+
+    def __ipow__(self, other):
+        return _inplace(self, np.power, other, "**=")
+
+    def __imatmul__(self, other):
+        return _inplace(self, np.matmul, other, "@=")
+
+    def __ifloordiv__(self, other):
+        return _inplace(self, np.floor_divide, other, "//=")
+
+    def __imod__(self, other):
+        return _inplace(self, np.remainder, other, "%=")
 
     def __floordiv__(self, other):
         return np.floor_divide(self, other)
@@ -563,11 +645,19 @@ def _cast_adjoint(x, dtype):
     return cast(x, dtype), lambda dy: (cast(dy, source), None)
 
 
-def _reduction(fn):
-    def reduce(x, axis=0, dtype=None, out=None, keepdims=False, **kw):
-        if dtype is not None or out is not None or kw:
+def _reduction(ufunc, fn):
+    """``ufunc.reduce`` (which ndarray methods such as ``var`` call) as the NumPy function."""
+
+    def reduce(x, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue,
+               where=True):
+        given = {"dtype": dtype, "out": out, "initial": initial, "where": where}
+        unsupported = sorted(k for k, v in given.items()
+                             if v is not None and v is not np._NoValue and v is not True)
+        if unsupported:
             raise NotDifferentiable(
-                f"{registry.function_label(fn)} via ufunc.reduce with {kw} is not supported"
+                f"np.{ufunc.__name__}.reduce with {', '.join(k + '=' for k in unsupported)} "
+                f"is not differentiable by adcheck; call {registry.function_label(fn)}(x, "
+                "axis) without them (mask the input with np.where for where=)."
             )
         return fn(x, axis=axis, keepdims=keepdims)
 
@@ -575,8 +665,130 @@ def _reduction(fn):
 
 
 _UFUNC_REDUCTIONS = {
-    (np.add, "reduce"): _reduction(np.sum),
-    (np.multiply, "reduce"): _reduction(np.prod),
-    (np.maximum, "reduce"): _reduction(np.max),
-    (np.minimum, "reduce"): _reduction(np.min),
+    (np.add, "reduce"): _reduction(np.add, np.sum),
+    (np.multiply, "reduce"): _reduction(np.multiply, np.prod),
+    (np.maximum, "reduce"): _reduction(np.maximum, np.max),
+    (np.minimum, "reduce"): _reduction(np.minimum, np.min),
+}
+
+
+# -- in-place operators ----------------------------------------------------------------------
+
+
+def _inplace(self: Traced, fn: Any, other: Any, symbol: str) -> Traced:
+    """``self {symbol} other`` as ``self = fn(self, other)``, when NumPy's in-place write
+    could not be seen through another name or view; otherwise NotDifferentiable."""
+    refs = sys.getrefcount(self)
+    value = strip(self)
+    if isinstance(value, np.ndarray):  # NumPy scalars are immutable: += rebinds there too
+        why = None
+        if refs > _INPLACE_REFS:
+            why = ("another name, container or the caller (for an argument) refers to the "
+                   "same array and would see the change")
+        elif value.base is not None:
+            why = ("it is a view of another array (a slice, reshape or transpose, or an "
+                   "argument of the function), which would change too")
+        elif _has_views(self):
+            why = "a view of it (a slice, reshape or transpose) taken earlier would change too"
+        if why is not None:
+            raise NotDifferentiable(
+                f"x {symbol} y on a traced array: NumPy would write into x in place, and {why}; "
+                "the tape records values, not writes. Write it as a new array: "
+                f"x = x {symbol[:-1]} y (and use adcheck.numpy.set_at for x[i] {symbol} y)."
+            )
+    return apply_binary(fn, self, other)
+
+
+class _RefProbe:
+    def __iadd__(self, other):
+        return _probe_refs(self, None, other, "+=")
+
+
+def _probe_refs(self, fn, other, symbol):
+    return sys.getrefcount(self)  # the same call depth as _inplace's count
+
+
+def _baseline_refs() -> int:
+    probe: Any = _RefProbe()
+    probe += None
+    return probe
+
+
+# References to a traced value bound to one name only, counted inside _inplace.
+_INPLACE_REFS = _baseline_refs()
+
+
+def _has_views(t: Traced) -> bool:
+    """True when an entry recorded since ``t`` was made takes a view of it."""
+    slot = t._slot
+    for record in reversed(t._tape.records):
+        outs = record[6]
+        if (outs if type(outs) is int else max(outs)) < slot:
+            break  # recorded before t existed
+        fn = record[0]
+        if fn in _VIEW_FUNCTIONS or (fn is getitem and _is_view_key(*record[2])):
+            if any(s == slot for _, _, s, _, _ in record[5]):
+                return True
+    return False
+
+
+def _is_view_key(x: Any, key: Any) -> bool:
+    items = key if type(key) is tuple else (key,)
+    basic = all(k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer))
+                for k in items)
+    scalar = all(isinstance(k, (int, np.integer)) for k in items) and len(items) == np.ndim(x)
+    return basic and not scalar
+
+
+_VIEW_FUNCTIONS = {
+    getattr(np, name) for name in (
+        "reshape", "transpose", "swapaxes", "moveaxis", "ravel", "squeeze", "expand_dims",
+        "broadcast_to", "real", "imag", "diagonal", "atleast_1d", "atleast_2d", "atleast_3d",
+        "split", "array_split", "hsplit", "vsplit", "dsplit", "flip", "fliplr", "flipud",
+        "rot90", "matrix_transpose", "permute_dims", "unstack",
+    ) if hasattr(np, name)
+}
+
+
+# -- ndarray methods and properties, as the NumPy functions -----------------------------------
+
+# x.name(*args) is np.function(x, *args) with the same arguments (so existing rules apply, and
+# a function without a rule raises NotDifferentiable naming it).
+_METHODS = {
+    name: getattr(np, name) for name in (
+        "all", "any", "argsort", "argpartition", "clip", "conjugate", "cumprod", "cumsum",
+        "diagonal", "nonzero", "repeat", "round", "searchsorted", "std", "take", "trace",
+        "var",
+    )
+}
+
+
+def _conjugate(a: Any) -> Any:
+    # The conjugate of a real array is the array (a copy, as NumPy's); NumPy's complex
+    # conjugate has no rule.
+    return np.positive(a) if a.dtype.kind != "c" else np.conjugate(a)
+
+
+_METHODS["conj"] = _METHODS["conjugate"] = _conjugate
+_METHODS["compress"] = lambda a, condition, *args, **kwargs: np.compress(
+    condition, a, *args, **kwargs)
+_METHODS["choose"] = lambda a, choices, *args, **kwargs: np.choose(a, choices, *args, **kwargs)
+
+_PROPERTIES = {
+    "real": np.real,
+    "imag": np.imag,
+    "itemsize": lambda t: strip(t).itemsize if isinstance(strip(t), np.generic) else
+    np.dtype(t.dtype).itemsize,
+    "nbytes": lambda t: t.size * np.dtype(t.dtype).itemsize,
+}
+
+_IN_PLACE_METHODS = {
+    "sort": "use np.sort(x) (and register an adjoint for it).",
+    "partition": "use np.partition(x, k) (and register an adjoint for it).",
+    "fill": "use np.full_like(x, v) or adcheck.numpy.full.",
+    "put": "use adcheck.numpy.set_at(x, i, v).",
+    "itemset": "use adcheck.numpy.set_at(x, i, v).",
+    "resize": "use np.resize(x, shape) or np.reshape.",
+    "setfield": "build a new array instead.",
+    "setflags": "build a new array instead.",
 }
