@@ -105,7 +105,8 @@ class LineEstimator:
         peak = float(np.max(np.abs(self._outputs_at_x0()), initial=0.0))
         if not (peak > 0 and np.isfinite(peak)):
             return 1.0
-        return float(2.0 ** np.ceil(np.log2(peak)))
+        # Not below 2**-1000: the inverse of a subnormal's power of two overflows to inf.
+        return float(2.0 ** max(np.ceil(np.log2(peak)), -1000.0))
 
     def _factor(self, dy: np.ndarray | None) -> float:
         """How much noisier than float64 round-off of its own value ``g`` is.

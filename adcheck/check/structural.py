@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .probes import signed
-from .problem import Problem, Pulled, PullError
+from .problem import Problem, Pulled, PullError, is_float_value
 from .result import Failure
 from .tolerance import coarsest
 
@@ -113,6 +113,45 @@ def _raw_eps(g: Any) -> float:
     return float(np.finfo(dtype).eps)
 
 
+# Exact in binary floating point: a pullback computed with +, -, ·, / gives back(-2·Δ)
+# = -2·back(Δ) to the last bit (barring under- and overflow), whatever it cancels.
+_HOMOGENEITY = -2.0
+
+
+def _output_peak(problem: Problem) -> float:
+    """The largest |output| at the point (1 if there is none or it is not finite)."""
+    from ..tree import flatten
+
+    peaks = [float(np.max(np.abs(np.asarray(v, dtype=np.float64)), initial=0.0))
+             for v in flatten(problem.y0)[0] if is_float_value(v)]
+    peak = max(peaks, default=0.0)
+    return peak if np.isfinite(peak) and peak > 0 else 1.0
+
+
+def _cancellation_floor(problem: Problem, k: int, eps: float, dys: np.ndarray) -> np.ndarray:
+    """Per entry of leaf ``k``, rounding a pullback may make when it cancels.
+
+    Softmax's ``s·(Δ - Σ Δ·s)`` with ``s ≈ 1`` rounds at ``eps·|Δ|·|y|``, far above
+    ``eps·|back(Δ)|``; divided by the entry's magnitude (the units of ``∂y/∂x_j``).
+    Additivity is only a guard against gross nonlinearity (exact homogeneity is tested
+    separately), so this generous floor costs no detection.
+    """
+    leaf = problem.leaves[k]
+    scales = problem.scales[leaf.offset : leaf.offset + leaf.size]
+    top = 64.0 * eps * float(np.max(np.abs(dys), initial=0.0)) * _output_peak(problem)
+    return top / scales
+
+
+def _underflow_floor(problem: Problem, k: int, raw: Any) -> float:
+    """Below the smallest normal number rounding is absolute (a subnormal's last bit): allow
+    that much, a hundred times over, whatever the relative terms say."""
+    dtypes = [problem.leaves[k].dtype] + [o.dtype for o in problem.out_leaves]
+    dtype = getattr(raw, "dtype", None)
+    if dtype is not None and dtype.kind == "f":
+        dtypes.append(dtype)
+    return 1e2 * float(np.finfo(coarsest(dtypes)).tiny)
+
+
 def _issue_failures(pulled: Pulled, problem: Problem) -> list[Failure]:
     out = []
     seen = set()
@@ -171,11 +210,14 @@ def pullback_checks(problem: Problem, rng: np.random.Generator,
         zero = problem.pull(np.zeros(m))
         p2 = problem.pull(d2)
         mixed = problem.pull(_LINEAR_A * d1 + _LINEAR_B * d2)
+        scaled = problem.pull(_HOMOGENEITY * d1)
     except PullError as exc:
         failures.append(Failure(exc.kind, exc.message))
         return failures
-    usable = p1.usable & again.usable & zero.usable & p2.usable & mixed.usable
+    usable = (p1.usable & again.usable & zero.usable & p2.usable & mixed.usable
+              & scaled.usable)
     finite = usable & np.isfinite(p1.flat) & np.isfinite(p2.flat)
+    dys = np.concatenate([np.abs(d1), np.abs(d2)])
     for k, leaf in enumerate(problem.leaves):
         sl = slice(leaf.offset, leaf.offset + leaf.size)
         ok = finite[sl]
@@ -185,7 +227,13 @@ def pullback_checks(problem: Problem, rng: np.random.Generator,
         b1, b2 = p1.flat[sl][ok], p2.flat[sl][ok]
         scale = np.abs(_LINEAR_A * b1) + np.abs(_LINEAR_B * b2)
         peak = float(scale.max(initial=0.0))
-        tol = 1e3 * eps * scale + 1e2 * eps * peak
+        floor = _underflow_floor(problem, k, p1.raw[k])
+        tol = (1e3 * eps * scale + 1e2 * eps * peak + floor
+               + _cancellation_floor(problem, k, eps, dys)[ok])
+        with np.errstate(invalid="ignore", over="ignore"):
+            h_diff = np.abs(scaled.flat[sl][ok] - _HOMOGENEITY * b1)
+        h_peak = float(np.max(np.abs(_HOMOGENEITY * b1), initial=0.0))
+        h_bad = np.flatnonzero(~(h_diff <= 8 * eps * h_peak + floor))
         with np.errstate(invalid="ignore"):
             diff = np.abs(mixed.flat[sl][ok] - (_LINEAR_A * b1 + _LINEAR_B * b2))
         bad = np.flatnonzero(~(diff <= tol))
@@ -195,6 +243,13 @@ def pullback_checks(problem: Problem, rng: np.random.Generator,
                 "linearity", f"the pullback is not linear in Δ: back(1.5·Δ1 - 0.75·Δ2) at "
                 f"{leaf.entry_name(j)} is {mixed.flat[sl][ok][bad[0]]:.10g}, but 1.5·back(Δ1) - "
                 f"0.75·back(Δ2) is {(_LINEAR_A * b1 + _LINEAR_B * b2)[bad[0]]:.10g}",
+                argument=leaf.position, index=leaf.entry_index(j), path=leaf.entry_name(j)))
+        if h_bad.size and not bad.size:
+            j = int(np.flatnonzero(ok)[h_bad[0]])
+            failures.append(Failure(
+                "linearity", f"the pullback is not linear in Δ: back(-2·Δ) at "
+                f"{leaf.entry_name(j)} is {scaled.flat[sl][ok][h_bad[0]]:.10g}, but -2·back(Δ) "
+                f"is {(_HOMOGENEITY * b1)[h_bad[0]]:.10g}",
                 argument=leaf.position, index=leaf.entry_index(j), path=leaf.entry_name(j)))
         z = zero.flat[sl]
         nz = np.flatnonzero(z[zero.usable[sl]] != 0)
