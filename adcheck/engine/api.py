@@ -124,20 +124,39 @@ def _arg_names(f: Callable, n: int) -> list[str]:
 class _FunctionInputs:
     """Trace the values a function closes over, or a callable object's fields."""
 
-    def __init__(self, f: Callable, tape: Tape):
+    def __init__(self, f: Callable, tape: Tape, seen: set[int] | None = None):
         self.f = f
         self.tape = tape
         self.cells: list[tuple[Any, str, Any, list]] = []  # (cell, name, old, record)
+        # what the gradient dict holds, in closure order: (name, record or inner function)
+        self.names: list[tuple[str, Any]] = []
         self.object_record: list | None = None
+        self.owner: Any = f  # the object whose fields are traced (a bound method's self)
         self.callable = f
+        # functions and closure cells already traced (shared variables, recursion)
+        self.seen = seen if seen is not None else set()
 
     def __enter__(self) -> Callable:
         f = self.f
         if isinstance(f, types.FunctionType):
+            self.seen.add(id(f))
             for name, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
+                if id(cell) in self.seen:  # a variable shared with a closure seen already
+                    continue
+                self.seen.add(id(cell))
                 try:
                     old = cell.cell_contents
                 except ValueError:  # an empty cell
+                    continue
+                if isinstance(old, types.FunctionType) and id(old) not in self.seen:
+                    # A helper closure (def layer(x): return W @ x): what it closes over is
+                    # part of what f closes over.
+                    inner = _FunctionInputs(old, self.tape, self.seen)
+                    inner.__enter__()
+                    if inner.names:
+                        self.names.append((name, inner))
+                    else:
+                        inner.__exit__()
                     continue
                 if callable(old) and not is_container(old):
                     continue
@@ -146,30 +165,51 @@ class _FunctionInputs:
                     continue
                 cell.cell_contents = boxed
                 self.cells.append((cell, name, old, record))
-        elif not isinstance(f, (types.BuiltinFunctionType, types.MethodType, np.ufunc)):
+                self.names.append((name, record))
+        elif isinstance(f, types.MethodType):
+            # A bound method: its object's fields, as for a callable object.
+            owner = f.__self__
+            if is_container(owner):
+                boxed, self.object_record = _box_tree(owner, self.tape, type(owner).__name__)
+                self.owner = owner
+                self.callable = types.MethodType(f.__func__, boxed)
+            elif hasattr(owner, "__dict__") and not isinstance(owner, (type, types.ModuleType)):
+                self.callable = types.MethodType(f.__func__, self._boxed_object(owner))
+        elif not isinstance(f, (types.BuiltinFunctionType, np.ufunc)):
             if is_container(f):
                 boxed, self.object_record = _box_tree(f, self.tape, type(f).__name__)
                 self.callable = boxed
             elif hasattr(f, "__dict__"):
-                obj = copy.copy(f)
-                fields = dict(vars(f))
-                boxed, self.object_record = _box_tree(fields, self.tape, type(f).__name__)
-                obj.__dict__.update(boxed)
-                self.callable = obj
+                self.callable = self._boxed_object(f)
         return self.callable
+
+    def _boxed_object(self, owner: Any) -> Any:
+        obj = copy.copy(owner)
+        fields = dict(vars(owner))
+        boxed, self.object_record = _box_tree(fields, self.tape, type(owner).__name__)
+        obj.__dict__.update(boxed)
+        self.owner = owner
+        return obj
 
     def __exit__(self, *exc: Any) -> None:
         for cell, _, old, _ in self.cells:
             cell.cell_contents = old
+        for _, held in self.names:
+            if isinstance(held, _FunctionInputs):
+                held.__exit__()
 
     def gradient(self, cts: dict[int, Any]) -> Any:
-        if self.cells:
-            return {name: _grad_tree(record, cts) for _, name, _, record in self.cells}
+        if self.names:
+            return {
+                name: held.gradient(cts) if isinstance(held, _FunctionInputs)
+                else _grad_tree(held, cts)
+                for name, held in self.names
+            }
         if self.object_record is not None:
             grads = _grad_tree(self.object_record, cts)
-            if is_container(self.f):
+            if is_container(self.owner):
                 return grads
-            obj = copy.copy(self.f)
+            obj = copy.copy(self.owner)
             obj.__dict__.update(grads)
             return obj
         return None

@@ -197,3 +197,44 @@ def test_gradient_of_a_tuple_output_says_so():
 def test_python_complex_input_raises_like_a_complex_array():
     with pytest.raises(TypeError, match="complex inputs are not supported"):
         ad.gradient(lambda z: z * z, 1 + 2j)
+
+
+# -- include_fn: everything f reads through its closures and its object ----------------------
+
+
+def test_include_fn_follows_helper_closures_and_shared_variables():
+    def make(shared):
+        W = np.array([1.0, 2.0])
+
+        def layer(x):
+            return W * x
+
+        if shared:
+            return lambda x: layer(x).sum() + W[0]
+        return lambda x: layer(x).sum()
+
+    # W is read only through the helper `layer`: its gradient was silently missing (None).
+    df, dx = ad.pullback(make(False), np.array([3.0, 4.0]), include_fn=True)[1](1.0)
+    np.testing.assert_array_equal(df["layer"]["W"], [3.0, 4.0])
+    np.testing.assert_array_equal(dx, [1.0, 2.0])
+    # A variable both closures share is traced once, where f names it.
+    df, _ = ad.pullback(make(True), np.array([3.0, 4.0]), include_fn=True)[1](1.0)
+    np.testing.assert_array_equal(df["W"], [4.0, 4.0])
+    assert "layer" not in df
+
+
+def test_include_fn_of_a_bound_method_differentiates_its_objects_fields():
+    class Plain:
+        def __init__(self):
+            self.w = np.array([1.0, 2.0])
+            self.name = "plain"
+
+        def loss(self, x):
+            return (self.w * x).sum() ** 2
+
+    m = Plain()
+    df, dx = ad.pullback(m.loss, np.array([3.0, 4.0]), include_fn=True)[1](1.0)
+    assert type(df) is Plain and df.name is None  # as for a callable object
+    np.testing.assert_array_equal(df.w, [66.0, 88.0])  # 2 * (w . x) * x, w . x = 11
+    np.testing.assert_array_equal(dx, [22.0, 44.0])
+    np.testing.assert_array_equal(m.w, [1.0, 2.0])  # the object itself is untouched
