@@ -19,7 +19,7 @@ import numpy as np
 
 from ..tree import flatten, is_container, leaf_paths, unflatten
 from .errors import NotDifferentiable
-from .params import Grads, Params
+from .params import Grads, Param, Params
 from .tape import Tape
 from .tracer import Traced, active_params
 
@@ -61,6 +61,8 @@ def _box_leaf(leaf: Any, tape: Tape, name: str) -> tuple[Any, _Input | None]:
     t = type(leaf)
     if leaf is None or t is bool or t is str or isinstance(leaf, (np.bool_, type)):
         return leaf, None
+    if t is Param:  # a parameter passed explicitly is differentiated as its array
+        leaf, t = leaf._data, np.ndarray
     if t is Traced:
         value = leaf
         shape, dtype, kind = leaf.shape, leaf.dtype, "traced"
@@ -357,7 +359,7 @@ def _gradient_params(f: Callable, params: Params) -> Grads:
         for p in params:
             slot = tape.new_slot()
             tape.names[slot] = f"p{len(slots) + 1}"
-            active_params[id(p)] = Traced(p.view(np.ndarray), tape, slot)
+            active_params[id(p)] = Traced(p._data, tape, slot)
             slots.append(slot)
         y, _, sweep = _pullback(f, (), False, tape)
     finally:

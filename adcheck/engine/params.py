@@ -1,8 +1,8 @@
 """Implicit parameters, as Zygote's ``Params`` and ``Grads``.
 
-A parameter is an ordinary array (an ``ndarray`` subclass) that a model closes over. While
-``gradient(f, Params([...]))`` runs, every NumPy operation on a parameter sees a traced
-stand-in; outside, the parameter is a plain array and can be updated in place.
+A parameter is an array that a model closes over. While ``gradient(f, Params([...]))`` runs,
+every NumPy operation on a parameter sees a traced stand-in (and anything that would read its
+plain numbers raises); outside, the parameter behaves as its array and can be updated in place.
 
 >>> import numpy as np
 >>> import adcheck as ad
@@ -30,16 +30,46 @@ __all__ = ["Param", "param", "Params", "Grads"]
 
 
 def _plain(a: Any) -> Any:
+    """A parameter's traced stand-in while its gradient is recorded, else its array."""
     if type(a) is Param:
         box = active_params.get(id(a))
-        return box if box is not None else np.ndarray.view(a, np.ndarray)
+        return box if box is not None else a._data
     if type(a) in (list, tuple):
         return type(a)(_plain(b) for b in a)
     return a
 
 
-class Param(np.ndarray):
-    """An array marked as a trainable parameter. Create one with :func:`param`."""
+class Param:
+    """An array marked as a trainable parameter. Create one with :func:`param`.
+
+    A parameter wraps its array rather than subclassing ``ndarray``: NumPy turns an ndarray
+    subclass into a plain array in C (``np.asarray(W)``) without asking it, which would make
+    a parameter a constant without a word. A wrapper is asked every time (through
+    ``__array__`` and NumPy's protocols), so while its gradient is recorded every use is
+    either traced or refused.
+
+    >>> W = param(np.ones((2, 2)))
+    >>> W.shape, float((W @ np.ones(2)).sum())
+    ((2, 2), 4.0)
+    """
+
+    __slots__ = ("_data", "__weakref__")
+    __array_priority__ = 200.0
+
+    def __init__(self, data: np.ndarray):
+        self._data = data
+
+    # -- NumPy's protocols: the traced stand-in while recorded, the array otherwise ----------
+
+    def __array__(self, dtype=None, copy=None):
+        if id(self) in active_params:
+            raise NotDifferentiable(
+                "np.asarray / np.array of a parameter while its gradient is being recorded "
+                "would make it a constant; use the parameter itself in NumPy operations."
+            )
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         out = kwargs.get("out")
@@ -59,121 +89,111 @@ class Param(np.ndarray):
     def __array_function__(self, func, types, args, kwargs):
         return func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
 
-    def __array_finalize__(self, obj):
-        # Any view made of a parameter while it is traced (by an ndarray method this class
-        # does not route through NumPy's protocols) would silently be a constant.
-        if obj is not None and type(obj) is Param and id(obj) in active_params:
+    # -- everything else an array does, on the stand-in or the array --------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "flat" and id(self) in active_params:
             raise NotDifferentiable(
-                "this operation on a parameter is not traced by adcheck; use the NumPy "
-                "function form (np.transpose(W), np.reshape(W, s), W @ x) instead."
+                "W.flat reads a parameter's numbers while its gradient is being recorded, "
+                "which would make them constants; use np.ravel(W) instead."
             )
+        return getattr(_plain(self), name)
 
     def __getitem__(self, key):
+        return _plain(self)[key]
+
+    def __setitem__(self, key, value):
+        if id(self) in active_params:
+            raise NotDifferentiable(
+                "a parameter was written into while its gradient is being recorded; compute a "
+                "new array instead (adcheck.numpy.set_at)."
+            )
+        self._data[key] = _plain(value)
+
+    def __len__(self) -> int:
+        return len(_plain(self))
+
+    def __iter__(self):
+        return iter(_plain(self))
+
+    def __bool__(self) -> bool:
+        return bool(_plain(self))
+
+    def __float__(self) -> float:
+        return float(_plain(self))
+
+    def __int__(self) -> int:
+        return int(_plain(self))
+
+    def __index__(self) -> int:
+        return _plain(self).__index__()
+
+    def __complex__(self) -> complex:
+        return complex(_plain(self))
+
+    def __copy__(self):
         box = active_params.get(id(self))
-        if box is not None:
-            return box[key]
-        return np.ndarray.view(self, np.ndarray)[key]
+        return box.copy() if box is not None else Param(self._data.copy())
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()
 
     def __repr__(self) -> str:
-        return f"param({np.array_repr(np.ndarray.view(self, np.ndarray))})"
+        return f"param({np.array_repr(self._data)})"
 
     __str__ = __repr__
-
-    @property
-    def T(self):
-        return np.transpose(self)
-
-    def sum(self, *a, **k):
-        return np.sum(self, *a, **k)
-
-    def mean(self, *a, **k):
-        return np.mean(self, *a, **k)
-
-    def prod(self, *a, **k):
-        return np.prod(self, *a, **k)
-
-    def max(self, *a, **k):
-        return np.max(self, *a, **k)
-
-    def min(self, *a, **k):
-        return np.min(self, *a, **k)
-
-    def dot(self, other):
-        return np.dot(self, other)
-
-    def reshape(self, *shape, **k):
-        if len(shape) == 1 and not isinstance(shape[0], int):
-            shape = shape[0]
-        return np.reshape(self, shape, **k)
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and not isinstance(axes[0], int):
-            axes = axes[0]
-        return np.transpose(self, axes or None)
-
-    def ravel(self, *a, **k):
-        return np.ravel(self)
-
-    def flatten(self, *a, **k):
-        return np.reshape(self, (-1,))
-
-    def squeeze(self, axis=None):
-        return np.squeeze(self, axis)
+    __hash__ = object.__hash__  # parameters are told apart by identity, as Zygote's Params
 
 
-def _traced_method(name: str) -> Any:
-    """An ndarray method of a parameter that, while it is traced, is the traced value's method
-    (so W.copy(), W.astype(...), W.cumsum() are recorded or raise, and W.item(), W.tolist(),
-    float(W) raise instead of reading the plain numbers)."""
-    plain = getattr(np.ndarray, name)
-
-    def method(self, *args, **kwargs):
-        box = active_params.get(id(self))
-        if box is not None:
-            return getattr(box, name)(*args, **kwargs)
-        return plain(self, *args, **kwargs)
-
-    method.__name__ = name
-    return method
+def _operator(ufunc: np.ufunc, reflected: bool = False) -> Any:
+    if reflected:
+        return lambda self, other: ufunc(other, self)
+    return lambda self, other: ufunc(self, other)
 
 
-for _name in (
-    "all", "any", "argmax", "argmin", "argsort", "astype", "clip", "compress", "conj",
-    "conjugate", "copy", "cumprod", "cumsum", "diagonal", "item", "nonzero", "repeat", "round",
-    "std", "swapaxes", "take", "tobytes", "tolist", "trace", "var", "view", "__copy__",
-    "__float__", "__int__", "__complex__", "__index__",
+def _in_place(ufunc: np.ufunc) -> Any:
+    # W -= g updates the parameter's array (the seed's update step); NumPy's fallback would
+    # rebind W to a new plain array instead.
+    return lambda self, other: ufunc(self, other, out=(self,))
+
+
+for _name, _ufunc in (
+    ("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("truediv", np.true_divide),
+    ("floordiv", np.floor_divide), ("mod", np.remainder), ("pow", np.power),
+    ("matmul", np.matmul),
 ):
-    setattr(Param, _name, _traced_method(_name))
-
-
-def _flat(self: Param) -> Any:
-    if id(self) in active_params:
-        raise NotDifferentiable(
-            "W.flat reads a parameter's numbers while its gradient is being recorded, which "
-            "would make them constants; use np.ravel(W) instead."
-        )
-    return np.ndarray.flat.__get__(self)
-
-
-Param.flat = property(_flat)  # type: ignore[assignment]
+    setattr(Param, f"__{_name}__", _operator(_ufunc))
+    setattr(Param, f"__r{_name}__", _operator(_ufunc, reflected=True))
+    setattr(Param, f"__i{_name}__", _in_place(_ufunc))
+for _name, _ufunc in (
+    ("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal),
+    ("gt", np.greater), ("ge", np.greater_equal),
+):
+    setattr(Param, f"__{_name}__", _operator(_ufunc))
+Param.__neg__ = lambda self: np.negative(self)  # type: ignore[method-assign]
+Param.__pos__ = lambda self: np.positive(self)  # type: ignore[method-assign]
+Param.__abs__ = lambda self: np.absolute(self)  # type: ignore[method-assign]
 
 
 def param(array: Any) -> Param:
     """Mark ``array`` as a parameter (ints are promoted to float64; floats keep their dtype).
 
-    The result shares memory with ``array`` when it already is a float array.
+    The parameter shares memory with ``array`` when it already is a float array; ``W -= g``
+    updates that memory in place.
 
     >>> p = param([1, 2])
     >>> p.dtype, p.shape
     (dtype('float64'), (2,))
     """
+    if type(array) is Param:
+        return array
     a = np.asarray(array)
     if a.dtype.kind not in "f":
         if a.dtype.kind in "iub":
             a = a.astype(np.float64)
         else:
             raise TypeError(f"a parameter must hold real numbers, not {a.dtype}")
-    return np.ndarray.view(a, Param)
+    return Param(a)
 
 
 class Params:
@@ -203,7 +223,7 @@ class Params:
         return len(self._params)
 
     def __repr__(self) -> str:
-        arrays = (np.array_repr(np.ndarray.view(p, np.ndarray)) for p in self)
+        arrays = (np.array_repr(p._data) for p in self)
         return "Params([" + ", ".join(arrays) + "])"
 
 

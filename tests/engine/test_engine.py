@@ -321,3 +321,24 @@ def test_primitive_with_namedtuple_and_list_outputs():
             np.cos(0.6), rel=1e-14
         )
         assert ad.gradient(lambda x: pair(x)[1] * pair(x)[0], 0.5)[0] == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize("convert", [np.asarray, np.array, lambda W: np.asarray(W, float)])
+def test_parameter_converted_to_a_plain_array_raises_instead_of_becoming_a_constant(convert):
+    W = ad.param(np.ones(2))
+    with pytest.raises(ad.NotDifferentiable, match="np.asarray / np.array of a parameter"):
+        ad.gradient(lambda: (convert(W) ** 2).sum(), ad.Params([W]))
+    np.testing.assert_array_equal(convert(W), [1.0, 1.0])  # outside a gradient it is allowed
+
+
+def test_parameter_behaves_as_its_array_outside_gradients():
+    data = np.array([[1.0, 2.0], [3.0, 4.0]])
+    W = ad.param(data)
+    assert W.shape == (2, 2) and W.dtype == np.float64 and len(W) == 2
+    np.testing.assert_array_equal(W.T, data.T)
+    np.testing.assert_array_equal(W @ np.ones(2), [3.0, 7.0])
+    np.testing.assert_array_equal(2.0 * W - W, data)
+    W[0, 0] = 10.0
+    W *= 0.5
+    assert isinstance(W, ad.Param) and data[0, 0] == 5.0  # in place, memory shared
+    assert ad.param(W) is W
