@@ -45,46 +45,61 @@ def by_hand(x):
     return g
 
 
-def best_of(fn, repeat: int = 7) -> float:
-    """Best wall time of one call, in seconds (the least disturbed run)."""
-    timer = timeit.Timer(fn)
-    number, _ = timer.autorange()
-    return min(timer.repeat(repeat=repeat, number=number)) / number
+def best_times(fns: dict, rounds: int = 9) -> dict:
+    """Best wall time of one call of each function, in seconds.
+
+    The functions are timed in interleaved rounds, so that a burst of load on the machine
+    slows all of them alike instead of whichever happened to be running; the best round of
+    each is its least disturbed one.
+    """
+    timers = {name: timeit.Timer(fn) for name, fn in fns.items()}
+    numbers = {name: t.autorange()[0] for name, t in timers.items()}
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, t in timers.items():
+            best[name] = min(best[name], t.timeit(numbers[name]) / numbers[name])
+    return best
+
+
+def autograd_gradient():
+    """autograd's gradient of the same loop, or None without the optional extra."""
+    try:
+        import autograd
+        import autograd.numpy as anp
+    except ImportError:
+        return None
+
+    def forward_ag(x):
+        for _ in range(N_ITER):
+            x = anp.sin(x * 1.001)
+        return x.sum()
+
+    return autograd.grad(forward_ag)
 
 
 def main() -> None:
     x = np.array([0.3])
-    rows = []
-    t_forward = best_of(lambda: forward(x))
-    rows.append(("numpy forward only", t_forward))
-    rows.append(("numpy gradient by hand", best_of(lambda: by_hand(x))))
     g_ad = ad.gradient(forward, x)[0]
     np.testing.assert_allclose(g_ad, by_hand(x), rtol=1e-12)
-    t_ad = best_of(lambda: ad.gradient(forward, x))
-    rows.append(("adcheck.gradient", t_ad))
-    t_ag = None
-    try:
-        import autograd
-        import autograd.numpy as anp
-
-        def forward_ag(x):
-            for _ in range(N_ITER):
-                x = anp.sin(x * 1.001)
-            return x.sum()
-
-        grad_ag = autograd.grad(forward_ag)
+    fns = {
+        "numpy forward only": lambda: forward(x),
+        "numpy gradient by hand": lambda: by_hand(x),
+        "adcheck.gradient": lambda: ad.gradient(forward, x),
+    }
+    grad_ag = autograd_gradient()
+    if grad_ag is not None:
         np.testing.assert_allclose(grad_ag(x), g_ad, rtol=1e-12)
-        t_ag = best_of(lambda: grad_ag(x))
-        rows.append(("autograd.grad", t_ag))
-    except ImportError:
-        pass
+        fns["autograd.grad"] = lambda: grad_ag(x)
+    times = best_times(fns)
 
+    t_forward = times["numpy forward only"]
     print(f"gradient through {N_OPS} elementwise operations on a length-1 array")
     print(f"{'method':<26}{'total ms':>10}{'us / op':>10}{'x forward':>11}")
-    for name, t in rows:
+    for name, t in times.items():
         print(f"{name:<26}{t * 1e3:>10.2f}{t / N_OPS * 1e6:>10.2f}{t / t_forward:>11.1f}")
-    if t_ag is not None:
-        print(f"adcheck / autograd per op: {t_ad / t_ag:.2f} (target <= 0.5)")
+    if grad_ag is not None:
+        ratio = times["adcheck.gradient"] / times["autograd.grad"]
+        print(f"adcheck / autograd per op: {ratio:.2f} (target <= 0.5)")
 
 
 if __name__ == "__main__":

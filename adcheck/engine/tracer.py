@@ -505,7 +505,7 @@ def apply_binary(fn: Any, a: Any, b: Any) -> Any:
         inputs.append((1, -1, b._slot, _shape(vb), _dtype(vb)))
     else:
         vb = b
-    return _record(fn, tape, [va, vb], {}, inputs)
+    return _record(fn, tape, [va, vb], _NO_KWARGS, inputs)
 
 
 def apply_unary(fn: Any, a: Traced) -> Any:
@@ -514,7 +514,9 @@ def apply_unary(fn: Any, a: Traced) -> Any:
     if tape.closed:
         _raise_closed()
     v = a._value
-    return _record(fn, tape, [v], {}, [(0, -1, a._slot, _shape(v), _dtype(v))])
+    if v.__class__ is _NDARRAY:
+        return _record(fn, tape, [v], _NO_KWARGS, [(0, -1, a._slot, v.shape, v.dtype)])
+    return _record(fn, tape, [v], _NO_KWARGS, [(0, -1, a._slot, _shape(v), _dtype(v))])
 
 
 def _raise_closed():
@@ -536,9 +538,16 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
             f"{label} has no adjoint rule, so adcheck cannot differentiate it. "
             + HOW_TO_REGISTER.format(fn=label)
         )
-    value, pullback = rule.rule(*unwrapped, **kwargs)
+    value, pullback = rule.rule(*unwrapped, **kwargs) if kwargs else rule.rule(*unwrapped)
 
-    if isinstance(value, (tuple, list)):  # several outputs (namedtuples too: np.linalg.eigh)
+    if value.__class__ is _NDARRAY:  # the common case first
+        if value.dtype.kind not in "fc":
+            return value
+        outputs = tape.n_slots
+        tape.n_slots = outputs + 1
+        meta = None
+        result = Traced(value, tape, outputs)
+    elif isinstance(value, (tuple, list)):  # several outputs (namedtuples too: np.linalg.eigh)
         kind = type(value)
         if not any(_is_differentiable_value(v) for v in value):
             return value
@@ -570,6 +579,10 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
         (fn, rule, unwrapped, kwargs, pullback, inputs, outputs, meta, source)
     )
     return result
+
+
+_NDARRAY = np.ndarray
+_NO_KWARGS: dict = {}
 
 
 def _is_namedtuple_type(kind: type) -> bool:
