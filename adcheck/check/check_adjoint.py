@@ -22,15 +22,16 @@ import numpy as np
 
 from .. import registry
 from ..fd import FiniteDifferenceMethod
+from ..tree import flatten
 from .compare import Outcome, compare_fast, compare_full
 from .lines import LineEstimator, NotEvaluable
-from .problem import PullError, RuleProblem
+from .problem import PullError, RuleProblem, parameter_names
 from .result import CheckResult, Failure, GradientMismatch
 from .structural import Snapshot, compare_primal, deep_copy_args, pullback_checks
 from .tolerance import Tolerance
 
 __all__ = ["check_adjoint", "run_rule_check", "choose_mode", "FULL_MAX_INPUTS",
-           "FULL_MAX_OUTPUTS"]
+           "FULL_MAX_OUTPUTS", "rule_for", "validate_inputs", "validate_options"]
 
 # auto mode is full mode up to these sizes (input entries, output entries).
 FULL_MAX_INPUTS = 32
@@ -81,6 +82,49 @@ def compare_values(problem: Any, mode: str, fdm: FiniteDifferenceMethod | None,
     return out, mode, est.lines
 
 
+def validate_options(atol: float | None, rtol: float | None) -> None:
+    """Raise ``ValueError`` for a negative or non-finite ``atol``/``rtol``.
+
+    >>> validate_options(-1.0, None)
+    Traceback (most recent call last):
+    ...
+    ValueError: atol must be a finite number >= 0, got -1.0
+    """
+    for name, value in (("atol", atol), ("rtol", rtol)):
+        if value is not None and not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def validate_inputs(args: tuple, names: list[str] | None = None) -> None:
+    """Raise ``ValueError`` naming the first NaN or infinite entry of a floating input.
+
+    Finite differences need a finite point, and a NaN input would make every rule look wrong.
+
+    >>> validate_inputs((np.array([1.0, np.nan]),))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: input x[1] is nan: checks need finite inputs (finite differences ...)
+    """
+    from .problem import _default_names, _leaf_paths
+
+    names = names or _default_names(len(args))
+    for pos, a in enumerate(args):
+        leaves, _ = flatten(a)
+        paths = _leaf_paths(a, names[pos] if pos < len(names) else f"x{pos + 1}")
+        for path, leaf in zip(paths, leaves):
+            if not (type(leaf) is float or (isinstance(leaf, (np.ndarray, np.generic))
+                                            and leaf.dtype.kind in "fc")):
+                continue
+            arr = np.asarray(leaf)
+            bad = np.flatnonzero(~np.isfinite(arr))
+            if bad.size:
+                j = int(bad[0])
+                where = path if arr.ndim == 0 else (
+                    f"{path}[{', '.join(str(int(i)) for i in np.unravel_index(j, arr.shape))}]")
+                raise ValueError(f"input {where} is {arr.ravel()[j]}: checks need finite inputs "
+                                 "(finite differences are taken around them)")
+
+
 def run_rule_check(fn: Any, rule: Callable, args: tuple, kwargs: dict, *, mode: str = "auto",
                    fdm: FiniteDifferenceMethod | None = None, atol: float | None = None,
                    rtol: float | None = None, seed: int | None = None,
@@ -118,7 +162,8 @@ def run_rule_check(fn: Any, rule: Callable, args: tuple, kwargs: dict, *, mode: 
         return result
     failures += compare_primal(value, expected)
     try:
-        problem = RuleProblem(fn, rule, args, kwargs, back=back, value=value, name=name)
+        problem = RuleProblem(fn, rule, args, kwargs, back=back, value=value, name=name,
+                              arg_names=parameter_names([rule, fn], len(args)))
     except Exception as exc:  # noqa: BLE001
         failures.append(Failure("error", f"cannot evaluate the function at these inputs: "
                                 f"{type(exc).__name__}: {exc}"))
@@ -176,6 +221,33 @@ def _finish(result: CheckResult, problem: Any, rng: np.random.Generator, mode: s
     result.passed = not any(f.kind != "kink" for f in failures)
 
 
+def rule_for(fn: Any, who: str) -> registry.Rule:
+    """The rule registered for ``fn``; a ``TypeError`` that says what to do when there is none.
+
+    >>> rule_for(3, "check_adjoint")
+    Traceback (most recent call last):
+    ...
+    TypeError: check_adjoint needs a function with a registered adjoint rule, got int 3
+    """
+    if isinstance(fn, registry.Rule):
+        return fn
+    if not callable(fn):
+        raise TypeError(f"{who} needs a function with a registered adjoint rule, got "
+                        f"{type(fn).__name__} {fn!r:.60}")
+    rule_obj = registry.lookup(fn)
+    if rule_obj is None:
+        label = registry.function_name(fn)
+        if registry.is_primitive(fn) or isinstance(fn, np.ufunc) or getattr(
+                fn, "__module__", "").startswith("numpy"):
+            hint = f"register one with @adcheck.adjoint({label})"
+        else:
+            hint = (f"{label} is not a primitive: decorate it with @adcheck.primitive and "
+                    f"register a rule with @adcheck.adjoint({label}); to check the gradient of "
+                    f"a composite function use adcheck.gradcheck({label}, ...)")
+        raise TypeError(f"no adjoint is registered for {label}; {hint}")
+    return rule_obj
+
+
 def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
                   fdm: FiniteDifferenceMethod | None = None, atol: float | None = None,
                   rtol: float | None = None, seed: int | None = None,
@@ -211,13 +283,10 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
     >>> r.passed, r.failures[0].path
     (False, 'x[0]')
     """
-    rule_obj = fn if isinstance(fn, registry.Rule) else registry.lookup(fn)
-    if rule_obj is None:
-        label = registry.function_name(fn)
-        raise TypeError(
-            f"no adjoint is registered for {label}; register one with @adcheck.adjoint({label})"
-            " (for a function of your own, decorate it with @adcheck.primitive first)"
-        )
+    rule_obj = rule_for(fn, "check_adjoint")
+    choose_mode(mode, 0, 0)
+    validate_options(atol, rtol)
+    validate_inputs(args)
     all_kwargs = {**kwargs, **(fn_kwargs or {})}
     result = run_rule_check(rule_obj.fn, rule_obj.rule, args, all_kwargs, mode=mode, fdm=fdm,
                             atol=atol, rtol=rtol, seed=seed, name=rule_obj.name,

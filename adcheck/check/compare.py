@@ -187,7 +187,7 @@ def _confirm_column(problem: Problem, est: LineEstimator, j: int, jac: np.ndarra
         if sides is None:
             sides = est.one_sided(v) or False
             out.probes += 2 if sides else 0
-        what = f"∂y[{i}]/∂" if m > 1 else ""
+        what = f"∂{getattr(problem, 'out_name', 'y')}[{i}]/∂" if m > 1 else ""
         if sides:
             fwd, bwd = sides
             f, b = fwd.value[i] / scale, bwd.value[i] / scale

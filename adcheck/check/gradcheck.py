@@ -23,7 +23,7 @@ from ..engine.api import _arg_names, _pullback
 from ..engine.tape import Tape
 from ..fd import FiniteDifferenceMethod
 from ..tree import map_leaves
-from .check_adjoint import _finish, new_seed
+from .check_adjoint import _finish, choose_mode, new_seed, validate_inputs, validate_options
 from .localise import first_wrong_rule
 from .problem import FunctionProblem
 from .result import CheckResult, Failure, GradientMismatch
@@ -52,6 +52,11 @@ def gradcheck(f: Callable, *args: Any, mode: str = "auto",
     ...                   {"w": np.ones((2, 3)), "b": np.arange(3.0)}, seed=1))
     True
     """
+    if not callable(f):
+        raise TypeError(f"gradcheck needs a function, got {type(f).__name__} {f!r:.60}")
+    choose_mode(mode, 0, 0)
+    validate_options(atol, rtol)
+    validate_inputs(args, _arg_names(f, len(args)))
     seed = new_seed() if seed is None else int(seed)
     rng = np.random.default_rng(seed)
     name = getattr(f, "__name__", type(f).__name__)

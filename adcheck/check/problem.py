@@ -189,6 +189,9 @@ class Problem:
                 offset += size
         self.m = offset
         self._single = len(out) == 1 and len(self.out_leaves) == 1
+        # "y" names the output in reports, unless an input is called y already
+        self.out_name = "out" if any(leaf.path.split("[")[0] == "y"
+                                     for leaf in getattr(self, "leaves", [])) else "y"
         dtypes = [o.dtype for o in self.out_leaves]
         self.out_dtype = np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
 
@@ -534,6 +537,27 @@ class FunctionProblem(Problem):
                 continue
             raw.append(fg[leaf.item])
         return raw, issues
+
+
+def parameter_names(candidates: list[Any], n: int) -> list[str]:
+    """Names for ``n`` positional arguments: the first candidate callable whose signature has
+    at least ``n`` named positional parameters (the rule, then its function), else defaults.
+
+    >>> parameter_names([lambda A, x: None], 2), parameter_names([np.add], 2)
+    (['A', 'x'], ['x1', 'x2'])
+    """
+    import inspect
+
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    for fn in candidates:
+        try:
+            params = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        names = [p.name for p in params if p.kind in kinds]
+        if len(names) >= n:
+            return names[:n]
+    return _default_names(n)
 
 
 def _default_names(n: int) -> list[str]:

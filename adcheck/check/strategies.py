@@ -144,8 +144,13 @@ def args_strategy(fn: Any, domain: Any, inputs: Any = None,
                 isinstance(s, SearchStrategy) for s in inputs):
             strategy = st.tuples(*inputs).map(lambda a: (tuple(a), {}))
         else:
+            what = type(inputs).__name__
+            if isinstance(inputs, (tuple, list)):
+                others = sorted({type(s).__name__ for s in inputs
+                                 if not isinstance(s, SearchStrategy)})
+                what += f" holding {', '.join(others)}"
             raise TypeError("inputs must be a hypothesis strategy or a tuple of strategies, "
-                            f"got {type(inputs).__name__}")
+                            f"got {what}")
         return strategy.map(with_fixed), notes
     if domain is None:
         notes.append("no domain declared: checked on default inputs (real floats, small "

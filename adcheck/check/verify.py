@@ -29,7 +29,7 @@ import numpy as np
 from .. import registry
 from ..fd import FiniteDifferenceMethod
 from ..tree import flatten
-from .check_adjoint import new_seed, run_rule_check
+from .check_adjoint import choose_mode, new_seed, rule_for, run_rule_check, validate_options
 from .problem import is_float_value
 from .report import short_repr
 from .result import CheckResult, Failure, GradientMismatch
@@ -80,6 +80,24 @@ class _Tally:
             self.ratio, self.max_error, self.tolerance = ratio, r.max_error, r.tolerance
 
 
+def _unsatisfiable_message(rule: registry.Rule, inputs: Any, tally: _Tally) -> str:
+    """Why hypothesis found nothing to check: the draw itself, or the function."""
+    from ..domains import describe
+
+    source = "the inputs strategy" if inputs is not None else (
+        f"the domain {describe(rule.domain)!r}" if rule.domain is not None
+        else "the default inputs")
+    if tally.skipped == 0:
+        return (f"{source} could not generate any input: hypothesis gave up (its filters or "
+                "assume() calls reject nearly every draw); draw valid values directly instead "
+                "of filtering")
+    hint = (f"declare a domain, e.g. @ad.adjoint({rule.name}, domain=ad.domains.positive())"
+            if rule.domain is None and inputs is None
+            else f"check that {source} lies where the function is defined")
+    return (f"no drawn input could be checked: the function was not finite (or raised) at "
+            f"every one of the {tally.skipped} inputs drawn from {source}; {hint}")
+
+
 def _call_text(name: str, args: tuple, kwargs: dict) -> str:
     inner = ", ".join([short_repr(a) for a in args]
                       + [f"{k}={short_repr(v)}" for k, v in kwargs.items()])
@@ -120,11 +138,12 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100, seed: int | Non
     from hypothesis import strategies as st
     from hypothesis.errors import Flaky, Unsatisfiable
 
-    rule = fn if isinstance(fn, registry.Rule) else registry.lookup(fn)
-    if rule is None:
-        label = registry.function_name(fn)
-        raise TypeError(f"no adjoint is registered for {label}; register one with "
-                        f"@adcheck.adjoint({label})")
+    rule = rule_for(fn, "verify")
+    choose_mode(mode, 0, 0)
+    validate_options(atol, rtol)
+    if settings is None and (isinstance(max_examples, bool) or not isinstance(
+            max_examples, (int, np.integer)) or max_examples < 1):
+        raise ValueError(f"max_examples must be an integer >= 1, got {max_examples!r}")
     seed = new_seed() if seed is None else int(seed)
     strategy, notes = args_strategy(rule.fn, rule.domain, inputs, kwargs)
     tally = _Tally()
@@ -184,10 +203,7 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100, seed: int | Non
         result.notes.append("the failure did not always reproduce (flaky): the rule may not "
                             "be deterministic")
     except Unsatisfiable:
-        result.failures.append(Failure(
-            "error", "no drawn input could be checked: the function was not finite (or "
-            "raised) at every input tried; declare a domain, e.g. "
-            f"@ad.adjoint({rule.name}, domain=ad.domains.positive())"))
+        result.failures.append(Failure("error", _unsatisfiable_message(rule, inputs, tally)))
     result.examples = tally.examples
     result.evaluations, result.pullbacks = tally.evaluations, tally.pullbacks
     result.probes = tally.probes
