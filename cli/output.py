@@ -240,6 +240,9 @@ def summary_line(
 
     >>> summary_line([], [], 0.25)
     'no rules checked (0.2 s)'
+    >>> from adcheck.cli.collect import collect
+    >>> summary_line([collect("no_such_module_here")], [], 0.0)
+    'no rules checked; 1 target failed to import (0.0 s)'
     """
     counts = Counter(o.status for o in outcomes)
     parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
@@ -247,8 +250,9 @@ def summary_line(
     if broken:
         parts.append(f"{broken} target{'s' if broken > 1 else ''} failed to import")
     n = len(outcomes)
-    head = f"{n} rule{'s' if n != 1 else ''}: " if n else "no rules checked"
-    return f"{head}{', '.join(parts)} ({duration:.1f} s)"
+    head = f"{n} rule{'s' if n != 1 else ''}" if n else "no rules checked"
+    sep = ": " if n else "; "
+    return f"{head}{sep if parts else ''}{', '.join(parts)} ({duration:.1f} s)"
 
 
 def print_import_errors(console: Console, collections: list[Collection]) -> None:

@@ -348,3 +348,21 @@ def test_trace_with_arrays_and_several_arguments():
 )
 def test_trace_usage_errors_exit_2(args):
     assert run("trace", *args).exit_code == 2
+
+
+def test_a_domain_that_cannot_generate_or_misses_the_function_says_which():
+    _, document = verify_json(TARGETS / "bad_domains.py")
+    by_name = {r["name"]: r for r in document["rules"]}
+    assert {n: r["status"] for n, r in by_name.items()} == {
+        "never_drawn": "failed", "log_of_negatives": "failed"}
+    drawn = by_name["never_drawn"]["report"]
+    assert "the domain 'impossible' could not generate any input" in drawn
+    assert "declare a domain" not in drawn  # it has one
+    missed = by_name["log_of_negatives"]["report"]
+    assert "inputs drawn from the domain 'interval[-5, -1]'" in missed
+    assert "declare a domain" not in missed
+
+
+def test_the_summary_of_a_run_with_only_import_failures_reads_as_words():
+    result = run("verify", "no_such_package.rules")
+    assert "no rules checked; 1 target failed to import" in result.output
