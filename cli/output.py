@@ -184,6 +184,17 @@ def replay_command(outcome: RuleOutcome, options: VerifyOptions | None = None) -
 
 
 def _error_vs_tolerance(o: RuleOutcome) -> str:
+    """The closest call (error / tolerance); for a rule that failed on something other than
+    a wrong value, what it failed on (a passing example's small error would read as a pass).
+
+    >>> o = RuleOutcome("m", "sq", None, "-", False, "failed", examples=3, max_error=0.0,
+    ...                 tolerance=1e-19, check={"failures": [{"kind": "mutation"}]})
+    >>> _error_vs_tolerance(o)
+    'mutation'
+    """
+    kinds = [f.get("kind") for f in (o.check or {}).get("failures", [])]
+    if o.status == "failed" and kinds and "value" not in kinds:
+        return ", ".join(dict.fromkeys(k for k in kinds if k != "kink"))
     if o.max_error is None or not o.examples:
         return "-"
     tol = "-" if o.tolerance is None else f"{o.tolerance:.1e}"
