@@ -27,6 +27,7 @@ from .compare import Outcome, compare_fast, compare_full
 from .lines import LineEstimator, NotEvaluable
 from .problem import PullError, RuleProblem, parameter_names
 from .result import CheckResult, Failure, GradientMismatch
+from .rounding import RoundingProbe
 from .structural import Snapshot, compare_primal, deep_copy_args, pullback_checks
 from .tolerance import Tolerance
 
@@ -71,10 +72,17 @@ def compare_values(problem: Any, mode: str, fdm: FiniteDifferenceMethod | None,
     est = LineEstimator(problem, fdm)
     tols = tolerances_for(problem, atol, rtol)
     try:
+        probe: RoundingProbe | None = RoundingProbe(problem)
+        if probe.backs is None:  # float64, or the rule does not run in float64: no allowance
+            probe = None
         if mode == "full":
-            out = compare_full(problem, est, tols, cotangents, fail_fast=fail_fast)
+            out = compare_full(problem, est, tols, cotangents, fail_fast=fail_fast,
+                               rounding=probe)
         else:
-            out = compare_fast(problem, est, tols, rng, cotangents, fail_fast=fail_fast)
+            out = compare_fast(problem, est, tols, rng, cotangents, fail_fast=fail_fast,
+                               rounding=probe)
+        if probe is not None:
+            out.rounding_dtype = np.dtype(probe.dtype).name
     except NotEvaluable as exc:
         out = Outcome(failures=[Failure("error", f"finite differences impossible: {exc}")])
     except PullError as exc:
@@ -215,6 +223,8 @@ def _finish(result: CheckResult, problem: Any, rng: np.random.Generator, mode: s
         result.notes += out.notes
         result.mode = used
         result.max_error, result.tolerance = out.max_error, out.tolerance
+        if out.rounding and out.rounding_dtype:
+            result.rounding, result.rounding_dtype = out.rounding, out.rounding_dtype
         result.probes = out.probes
     result.evaluations = problem.evaluations
     result.pullbacks = problem.pullbacks

@@ -36,6 +36,7 @@ from .lines import LineEstimate, LineEstimator, hull, outside
 from .probes import Probe, balance, bisect, plan
 from .problem import Problem
 from .result import Failure
+from .rounding import RoundingProbe
 from .tolerance import SAFETY, Tolerance, dot_slack
 
 __all__ = ["Outcome", "compare_full", "compare_fast", "MAX_LISTED"]
@@ -54,8 +55,11 @@ class Outcome:
     ratio: float = -1.0
     probes: int = 0
     notes: list[str] = field(default_factory=list)
+    # The part of ``tolerance`` allowed for low-precision rounding (see adcheck.check.rounding)
+    rounding: float = 0.0
+    rounding_dtype: str = ""
 
-    def record(self, error: float, tol: float) -> None:
+    def record(self, error: float, tol: float, rounding: float = 0.0) -> None:
         """Keep ``(error, tol)`` if it is the closest to failing seen so far."""
         if math.isnan(error):
             ratio = math.inf
@@ -65,6 +69,7 @@ class Outcome:
             ratio = math.inf if error > 0 else 0.0
         if ratio > self.ratio:
             self.ratio, self.max_error, self.tolerance = ratio, float(error), float(tol)
+            self.rounding = float(rounding)
 
 
 def slack_vector(problem: Problem, tols: list[Tolerance], b: np.ndarray) -> np.ndarray:
@@ -77,6 +82,21 @@ def slack_vector(problem: Problem, tols: list[Tolerance], b: np.ndarray) -> np.n
     return s
 
 
+def rounding_of(probe: RoundingProbe | None, dy: np.ndarray, n: int) -> np.ndarray | None:
+    """The rounding allowance per input entry for the cotangent ``dy`` (None: nothing)."""
+    if probe is None:
+        return None
+    r = probe.allowance(dy)
+    return r if r is not None and r.shape == (n,) else None
+
+
+def rounding_text(rounding: float, probe: RoundingProbe | None) -> str:
+    """`` incl. float32 rounding 2.1e-08`` when part of a tolerance came from rounding."""
+    if not rounding or probe is None:
+        return ""
+    return f" incl. {np.dtype(probe.dtype).name} rounding {rounding:.2g}"
+
+
 def _leaf_of(problem: Problem, j: int) -> tuple[int, int]:
     for k, leaf in enumerate(problem.leaves):
         if leaf.offset <= j < leaf.offset + leaf.size:
@@ -85,7 +105,7 @@ def _leaf_of(problem: Problem, j: int) -> tuple[int, int]:
 
 
 def _entry_failure(problem: Problem, kind: str, j: int, expected: float, got: float,
-                   tol: float, what: str = "", extra: str = "") -> Failure:
+                   tol: float, what: str = "", extra: str = "", why_tol: str = "") -> Failure:
     k, local = _leaf_of(problem, j)
     leaf = problem.leaves[k]
     name = leaf.entry_name(local)
@@ -94,7 +114,7 @@ def _entry_failure(problem: Problem, kind: str, j: int, expected: float, got: fl
         message = f"{label}: not differentiable here ({extra})"
     else:
         message = (f"{label}: adjoint gives {got:.10g}, finite differences {expected:.10g} "
-                   f"(|error| {abs(got - expected):.3g} > tolerance {tol:.3g}){extra}")
+                   f"(|error| {abs(got - expected):.3g} > tolerance {tol:.3g}{why_tol}){extra}")
     return Failure(kind, message, argument=leaf.position, index=leaf.entry_index(local),
                    expected=float(expected), got=float(got), path=name, tolerance=float(tol))
 
@@ -117,7 +137,8 @@ def _ratio(f: Failure) -> float:
 
 
 def compare_full(problem: Problem, est: LineEstimator, tols: list[Tolerance],
-                 cotangents: tuple = (), fail_fast: bool = False) -> Outcome:
+                 cotangents: tuple = (), fail_fast: bool = False,
+                 rounding: RoundingProbe | None = None) -> Outcome:
     """Every entry of the Jacobian: finite-difference columns against basis-cotangent rows.
 
     With ``fail_fast``, stop at the first column with a confirmed wrong entry.
@@ -134,6 +155,7 @@ def compare_full(problem: Problem, est: LineEstimator, tols: list[Tolerance],
         err[:, j] = line.error / problem.scales[j]
     out.probes = n
     rows = np.zeros((m, n))
+    rnd = np.zeros((m, n))
     usable = np.ones(n, bool)
     for i in range(m):
         d = np.zeros(m)
@@ -141,7 +163,12 @@ def compare_full(problem: Problem, est: LineEstimator, tols: list[Tolerance],
         pulled = problem.pull(d)
         rows[i] = pulled.flat
         usable &= pulled.usable
+        r = rounding_of(rounding, d, n)
+        if r is not None:
+            rnd[i] = r
     slack = np.stack([slack_vector(problem, tols, rows[i]) for i in range(m)]) if m else rows
+    if rnd.any():
+        slack = slack + rnd
     tol = SAFETY * err + slack
     with np.errstate(invalid="ignore"):
         diff = np.abs(rows - jac)
@@ -149,22 +176,24 @@ def compare_full(problem: Problem, est: LineEstimator, tols: list[Tolerance],
     bad = (diff > tol) & usable[None, :]
     skip = np.zeros_like(bad)
     for j in np.unique(np.nonzero(bad)[1]):
-        _confirm_column(problem, est, j, jac, err, rows, slack, bad, tol, skip, out)
+        _confirm_column(problem, est, j, jac, err, rows, slack, bad, tol, skip, out, rnd,
+                        rounding)
         if fail_fast and any(f.kind == "value" for f in out.failures):
             break
     for i, j in zip(*np.nonzero(usable[None, :] & np.isfinite(rows) & ~skip)):
-        out.record(float(diff[i, j]), float(tol[i, j]))
+        out.record(float(diff[i, j]), float(tol[i, j]), float(rnd[i, j]))
     if fail_fast and any(f.kind == "value" for f in out.failures):
         return out
     for d in cotangents:
-        _compare_cotangent(problem, tols, np.asarray(d, float), jac, err, out)
+        _compare_cotangent(problem, tols, np.asarray(d, float), jac, err, out, rounding)
     _trim(out)
     return out
 
 
 def _confirm_column(problem: Problem, est: LineEstimator, j: int, jac: np.ndarray,
                     err: np.ndarray, rows: np.ndarray, slack: np.ndarray, bad: np.ndarray,
-                    tol: np.ndarray, skip: np.ndarray, out: Outcome) -> None:
+                    tol: np.ndarray, skip: np.ndarray, out: Outcome,
+                    rnd: np.ndarray | None = None, rounding: RoundingProbe | None = None) -> None:
     """Second opinion and kink test for the failing entries of column ``j``.
 
     Entries the second opinion clears get their tolerance widened to their error (they
@@ -199,25 +228,34 @@ def _confirm_column(problem: Problem, est: LineEstimator, j: int, jac: np.ndarra
                     f"derivative {b:.6g} from the left, {f:.6g} from the right; "
                     f"the adjoint gives {got:.6g}"))
                 continue
+        why = rounding_text(float(rnd[i, j]), rounding) if rnd is not None else ""
         out.failures.append(_entry_failure(
-            problem, "value", j, jac[i, j], got, SAFETY * err[i, j] + slack[i, j], what))
+            problem, "value", j, jac[i, j], got, SAFETY * err[i, j] + slack[i, j], what,
+            why_tol=why))
 
 
 def _compare_cotangent(problem: Problem, tols: list[Tolerance], d: np.ndarray,
-                       jac: np.ndarray, err: np.ndarray, out: Outcome) -> None:
+                       jac: np.ndarray, err: np.ndarray, out: Outcome,
+                       rounding: RoundingProbe | None = None) -> None:
     """``back(d)`` against ``J'·d`` entry by entry (a cotangent drawn by ``verify``)."""
     pulled = problem.pull(d)
     expected = d @ jac
     tol = SAFETY * (np.abs(d) @ err) + slack_vector(problem, tols, pulled.flat)
+    rnd = rounding_of(rounding, d, problem.n)
+    if rnd is None:
+        rnd = np.zeros(problem.n)
+    else:
+        tol = tol + rnd
     got = pulled.flat
     with np.errstate(invalid="ignore"):
         diff = np.where(np.isfinite(got), np.abs(got - expected), np.inf)
     for j in np.nonzero(pulled.usable)[0]:
-        out.record(float(diff[j]), float(tol[j]))
+        out.record(float(diff[j]), float(tol[j]), float(rnd[j]))
     known = {f.path for f in out.failures}
     for j in np.nonzero((diff > tol) & pulled.usable)[0]:
         f = _entry_failure(problem, "value", int(j), expected[j], got[j], tol[j], "",
-                           " [for the drawn cotangent]")
+                           " [for the drawn cotangent]",
+                           why_tol=rounding_text(float(rnd[j]), rounding))
         if f.path not in known:
             out.failures.append(f)
 
@@ -232,6 +270,7 @@ class _Dot:
     fd_error: float
     slack: float
     line: LineEstimate
+    rounding: float = 0.0  # the part of ``slack`` allowed for low-precision rounding
 
     @property
     def error(self) -> float:
@@ -247,14 +286,21 @@ class _Dot:
 
 
 def _dot(est: LineEstimator, v: np.ndarray, dy: np.ndarray, b: np.ndarray,
-         slack: np.ndarray) -> _Dot:
+         slack: np.ndarray, rnd: np.ndarray | None = None) -> _Dot:
+    """One probe's comparison; ``slack`` includes the rounding allowance ``rnd`` if any."""
     line = est.estimate(v, dy=dy)
+    total = dot_slack(slack, v)
+    rounding = 0.0
+    if rnd is not None:
+        # the share of the rounding allowance in the total (reported, not compared)
+        rounding = total - dot_slack(slack - rnd, v)
     return _Dot(
         ad=float(b @ v),
         fd=float(line.value[0]),
         fd_error=float(line.error[0]),
-        slack=dot_slack(slack, v),
+        slack=total,
         line=line,
+        rounding=max(rounding, 0.0),
     )
 
 
@@ -278,7 +324,8 @@ def _verdict(est: LineEstimator, v: np.ndarray, dy: np.ndarray, first: _Dot,
 
 def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
                  rng: np.random.Generator, cotangents: tuple = (),
-                 max_found: int = 5, fail_fast: bool = False) -> Outcome:
+                 max_found: int = 5, fail_fast: bool = False,
+                 rounding: RoundingProbe | None = None) -> Outcome:
     """The dot-product test on several probes; failing probes are bisected to entries."""
     n, m = problem.n, problem.m
     out = Outcome()
@@ -297,23 +344,27 @@ def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
         if not v.any():
             continue
         slack = slack_vector(problem, tols, b)
-        first = _dot(est, v, probe.dy, b, slack)
+        rnd = rounding_of(rounding, probe.dy, n)
+        if rnd is not None:
+            rnd = np.where(ok, rnd, 0.0)
+            slack = slack + rnd
+        first = _dot(est, v, probe.dy, b, slack, rnd)
         out.probes += 1
         if not first.fails:
-            out.record(first.error, first.tolerance)
+            out.record(first.error, first.tolerance, first.rounding)
             continue
         verdict, detail = _verdict(est, v, probe.dy, first, out)
         if verdict == "ok":  # cleared by the second opinion: noise of the function
             out.record(first.error, first.error)
             continue
         if verdict == "value":
-            out.record(first.error, first.tolerance)
+            out.record(first.error, first.tolerance, first.rounding)
         support = np.flatnonzero(v)
         leaves_hit = {_leaf_of(problem, int(j))[0] for j in support}
         if leaves_hit <= blamed:
             continue
         blamed |= _localise_probe(problem, est, probe, v, b, slack, first, verdict, detail,
-                                  out, 1 if fail_fast else max_found)
+                                  out, 1 if fail_fast else max_found, rnd, rounding)
         if fail_fast and any(f.kind == "value" for f in out.failures):
             break
     _trim(out)
@@ -322,7 +373,8 @@ def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
 
 def _localise_probe(problem: Problem, est: LineEstimator, probe: Probe, v: np.ndarray,
                     b: np.ndarray, slack: np.ndarray, first: _Dot, verdict: str, detail: str,
-                    out: Outcome, max_found: int) -> set[int]:
+                    out: Outcome, max_found: int, rnd: np.ndarray | None = None,
+                    rounding: RoundingProbe | None = None) -> set[int]:
     """Bisect a failing probe; add the failures found; return the leaves now blamed."""
     support = np.flatnonzero(v)
     n = len(support)
@@ -334,7 +386,7 @@ def _localise_probe(problem: Problem, est: LineEstimator, probe: Probe, v: np.nd
 
     def fails(subset: np.ndarray) -> bool:
         try:
-            return _dot(est, restricted(subset), probe.dy, b, slack).fails
+            return _dot(est, restricted(subset), probe.dy, b, slack, rnd).fails
         except Exception:  # noqa: BLE001  (not evaluable on this subset: look elsewhere)
             return False
 
@@ -345,21 +397,24 @@ def _localise_probe(problem: Problem, est: LineEstimator, probe: Probe, v: np.nd
     blamed: set[int] = set()
     for j in found:
         w = restricted(np.array([j]))
-        dot = _dot(est, w, probe.dy, b, slack)
+        dot = _dot(est, w, probe.dy, b, slack, rnd)
         out.probes += 1
         scale = v[j]
         expected, got = dot.fd / scale, dot.ad / scale
         tol = dot.tolerance / abs(scale)
         kind, why = ("value", "") if not dot.fails else _verdict(est, w, probe.dy, dot, out)
         if kind != "kink":
-            out.record(dot.error / abs(scale), tol if kind == "value" else dot.error / abs(scale))
+            out.record(dot.error / abs(scale), tol if kind == "value" else dot.error / abs(scale),
+                       dot.rounding / abs(scale) if kind == "value" else 0.0)
         if kind == "ok" or not dot.fails:
             continue
         blamed.add(_leaf_of(problem, j)[0])
         extra = f"{why}; the adjoint gives {got:.6g}" if kind == "kink" else ""
         if kind == "value":
             extra = f" [for the cotangent Δ of probe {probe.name!r}: (J'Δ) against back(Δ)]"
-        out.failures.append(_entry_failure(problem, kind, j, expected, got, tol, "", extra))
+        out.failures.append(_entry_failure(
+            problem, kind, j, expected, got, tol, "", extra,
+            why_tol=rounding_text(dot.rounding / abs(scale), rounding)))
     if blamed:
         if len(found) >= max_found:
             out.notes.append(f"bisection of probe {probe.name!r} stopped after naming "
@@ -377,7 +432,8 @@ def _localise_probe(problem: Problem, est: LineEstimator, probe: Probe, v: np.nd
         "value",
         f"probe {probe.name!r} (moving {n} entries): <back(Δ), v> = {first.ad:.10g} but "
         f"finite differences give <Δ, J v> = {first.fd:.10g} (|error| {first.error:.3g} > "
-        f"tolerance {first.tolerance:.3g}); no single entry is wrong on its own, the error is "
+        f"tolerance {first.tolerance:.3g}{rounding_text(first.rounding, rounding)}); no single "
+        "entry is wrong on its own, the error is "
         f"spread over groups of about {size} entries",
         expected=first.fd, got=first.ad, tolerance=first.tolerance))
     return {_leaf_of(problem, int(j))[0] for j in support}

@@ -245,7 +245,10 @@ class Problem:
         return self._call_flat(x)
 
     def _call_flat(self, x: np.ndarray) -> np.ndarray:
-        y = self.call_at(x)
+        return self.flat_outputs(self.call_at(x))
+
+    def flat_outputs(self, y: Any) -> np.ndarray:
+        """The floating outputs of one call's result ``y``, raveled and joined."""
         if self._single and not is_container(y):
             o = self.out_leaves[0]
             if np.shape(y) != o.shape:
@@ -396,14 +399,15 @@ class RuleProblem(Problem):
     def call_at(self, x: np.ndarray) -> Any:
         return self._call(self.args_at(x, self.promoted))
 
-    def output_cotangent(self, flat: np.ndarray) -> Any:
+    def output_cotangent(self, flat: np.ndarray, dtype: Any = None) -> Any:
+        """``flat`` in the outputs' structure, each part in its output's dtype (or ``dtype``)."""
         parts = []
         for i, (_, v) in enumerate(self.out_all):
             o = next((o for o in self.out_leaves if o.position == i), None)
             if o is None:  # a non-floating output: the engine hands the rule zeros
                 parts.append(np.zeros(np.shape(v), np.result_type(v)))
             else:
-                d = flat[o.offset : o.offset + o.size].reshape(o.shape).astype(o.dtype)
+                d = flat[o.offset : o.offset + o.size].reshape(o.shape).astype(dtype or o.dtype)
                 parts.append(d)
         if isinstance(self.y0, (tuple, list)):
             return tuple(parts)

@@ -59,9 +59,12 @@ def render(r: CheckResult) -> str:
     call = f"{r.kind}({r.name})"
     where = f", rule at {display_path(r.location)}" if r.location else ""
     numbers = f"max |error| {r.max_error:.3g}"
+    tol = f"{r.tolerance:.3g}"
+    if r.rounding and r.rounding_dtype:
+        tol += f" (incl. {r.rounding_dtype} rounding {r.rounding:.2g})"
     if r.passed:
         verdict = "passed"
-        head = f"{verdict} {call}{where}: {numbers} within tolerance {r.tolerance:.3g} ({_cost(r)})"
+        head = f"{verdict} {call}{where}: {numbers} within tolerance {tol} ({_cost(r)})"
         lines = [head]
         if r.kinks:
             lines.append(f"  {len(r.kinks)} non-differentiable point(s) (kinks) found and not "
@@ -77,7 +80,7 @@ def render(r: CheckResult) -> str:
             lines += [f"    {f.message}" for f in group[:_MAX_PER_KIND]]
             if len(group) > _MAX_PER_KIND:
                 lines.append(f"    ... and {len(group) - _MAX_PER_KIND} more")
-        lines.append(f"  {numbers} against tolerance {r.tolerance:.3g} ({_cost(r)})")
+        lines.append(f"  {numbers} against tolerance {tol} ({_cost(r)})")
     loc = r.localisation
     if loc is not None:
         lines.append(f"  localised to line {loc.line} of the Wengert list:")

@@ -142,6 +142,10 @@ class CheckResult:
     notes: list[str] = field(default_factory=list)
     mode: str | None = None
     localisation: Localisation | None = None
+    # The part of ``tolerance`` allowed for the rounding of a low-precision rule, and that
+    # precision (see adcheck.check.rounding); 0 and "" for float64. Shown in the report only.
+    rounding: float = 0.0
+    rounding_dtype: str = ""
     # Lines of detail for the report (shapes, sizes, the replay command); not part of the API.
     details: list[str] = field(default_factory=list)
 

@@ -1,0 +1,172 @@
+"""The allowance for the rounding inherent in a rule evaluated in a low precision (float32).
+
+A correct float32 rule is off by more than ``rtol·|B_j|`` where its cotangent cancels: the
+textbook ``tanh`` rule ``dy·(1 - y·y)`` reads the primal ``y`` rounded to float32, so
+``|error| ≈ |∂B/∂y|·|y - fl(y)| ≈ 2·ulp(y)`` whatever the size of ``B = 1 - y²``. At
+``x = 5.875`` that is 2e-3 of ``B``; from ``|x| ≈ 9`` on, ``y`` rounds to 1 and the rule
+returns exactly 0 where the truth is 6e-8 (100% of it). No relative tolerance covers this
+without going blind, and it is not a bug: the rule cannot know ``y`` better than float32
+stores it.
+
+**What is allowed.** Per cotangent entry, the change of the rule's cotangent when its primal
+output moves by one unit in the last place of the low precision:
+
+    r_j = |∂B_j/∂y| · ulp(y)      (estimated along one direction, see below)
+
+This is the forward error bound of any rule that computes its cotangent from the rounded
+primal (or from intermediates of the primal's size, which is how cancellations like
+``1 - y²``, ``y·(1 - y)``, ``s·(dy - Σ dy·s)`` arise), with a factor of two over the
+half-ulp a correctly rounded ``y`` can be off (the rule's own last operations round too).
+It is small where the rule is well conditioned: ``exp``, ``x**3``, ``sqrt`` get about
+``eps·|B|`` (their cotangent changes with ``y`` in proportion), so relative errors of 1e-4
+of larger stay caught there; it is large only where the cotangent cancels.
+
+**How it is measured.** ``∂B/∂y`` cannot be asked for: ``y`` is inside the rule. The chain
+rule gives it along a direction ``v`` of the inputs: moving ``x`` by ``s·v`` moves ``y`` by
+``s·Jv`` and ``B`` by ``s·(∂B/∂x)v``, so moving ``y`` by one ulp changes ``B`` by
+
+    r = |B(x + s·v) - B(x - s·v)| · ulp(y)_max / |y(x + s·v) - y(x - s·v)|_max
+
+(``_max``: the largest entry over the outputs). Both sides are taken from the **rule itself
+evaluated in float64** at the promoted inputs, with the same cotangent ``Δ`` (its value for
+``y``, its pullback for ``B``): in float64 they are smooth, so the difference quotient
+measures the rule's sensitivity and not its float32 noise, and a move of ``s = 2**-12`` of
+each entry's scale is far above float64's resolution. (Probing with ±1 ulp of the float32
+inputs instead would see nothing: at ``x = 5.875`` one ulp of ``x`` moves ``y`` by 1e-11,
+far below ``ulp(y)``, so the float32 cotangent does not move at all.) ``v`` has the inputs'
+scales and fixed random signs (all-equal signs would be blind to softmax, which is constant
+along ``(1, ..., 1)``).
+
+**What it cannot hide.** ``r`` comes from the derivative of the rule's cotangent, not from a
+comparison of the rule with anything: a wrong rule is judged by its own sensitivity.
+``dy·(1 - y)`` for ``tanh`` at ``x = 2`` is allowed 6e-8 against an error of 0.035; a 1e-2
+relative error on the tanh rule at ``x = 5.875`` (3e-7) against an allowance of 1.2e-7. A
+float32 rule is not compared with its own float64 evaluation (that would hide bugs that only
+appear in float32).
+
+**When it applies.** Only to :class:`~adcheck.check.problem.RuleProblem` (``check_adjoint``,
+``verify``, and the per-rule report of ``gradcheck``) with an input of a precision coarser
+than float64, and only when the rule accepts float64 inputs (it returns a float64 value of
+the same shape and a pullback that gives finite cotangents of the right shapes). Otherwise
+there is no allowance and no extra work: float64 checks are unchanged bit for bit. It costs
+two calls of the rule and two pullbacks per cotangent compared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..engine.tape import resolve
+from .problem import Problem, RuleProblem
+
+__all__ = ["RoundingProbe", "STEP", "FACTOR", "low_precision"]
+
+# The move along v, as a fraction of each entry's scale (a power of two near |x_j|).
+STEP = 2.0**-12
+# Multiplies the one-ulp sensitivity (it already is twice the half-ulp rounding of y).
+FACTOR = 1.0
+
+
+def low_precision(problem: Problem) -> np.dtype | None:
+    """The coarsest floating dtype of the inputs, if it is coarser than float64; else None.
+
+    >>> import numpy as np
+    >>> p = RuleProblem(np.sin, None, (np.ones(2, np.float32),), {})
+    >>> low_precision(p)
+    dtype('float32')
+    """
+    worst = None
+    for leaf in problem.leaves:
+        d = np.dtype(leaf.dtype)
+        if d.kind == "f" and np.finfo(d).eps > np.finfo(np.float64).eps:
+            if worst is None or np.finfo(d).eps > np.finfo(worst).eps:
+                worst = d
+    return worst
+
+
+class RoundingProbe:
+    """Per cotangent ``Δ``, the rounding allowance ``r`` of the module docstring.
+
+    ``allowance(dy)`` is ``None`` when the probe does not apply (then nothing is added).
+
+    >>> import numpy as np
+    >>> rule = lambda x: (np.tanh(x), lambda dy: (dy * (1 - np.tanh(x) ** 2),))
+    >>> p = RuleProblem(np.tanh, rule, (np.array([5.875], np.float32),), {})
+    >>> r = RoundingProbe(p).allowance(np.ones(1))
+    >>> bool(1e-7 < r[0] < 1.5e-7)   # |∂B/∂y|·ulp(y) = 2·y·6e-8
+    True
+    >>> p64 = RuleProblem(np.tanh, rule, (np.array([5.875]),), {})
+    >>> RoundingProbe(p64).allowance(np.ones(1)) is None
+    True
+    """
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        self.backs: tuple | None = None
+        self.scale = 0.0  # ulp(y)_max / |Δy|_max: turns a change of B into r
+        low = low_precision(problem)
+        if low is None or not isinstance(problem, RuleProblem) or problem.m == 0:
+            return
+        self.dtype = low
+        try:
+            self._setup(problem, low)
+        except Exception:  # noqa: BLE001  (the rule does not work in float64: no allowance)
+            self.backs = None
+
+    def _setup(self, p: RuleProblem, low: np.dtype) -> None:
+        signs = np.where(np.random.default_rng(0).random(p.n) < 0.5, -1.0, 1.0)
+        v = STEP * p.scales * signs
+        ends = []
+        for x in (p.x0 + v, p.x0 - v):
+            with np.errstate(all="ignore"):
+                returned = p.rule(*p.args_at(x, promoted=True), **p.kwargs)
+            p.evaluations += 1
+            value, back = returned
+            y = p.flat_outputs(value)
+            if y.dtype != np.float64 or y.shape != (p.m,) or not np.all(np.isfinite(y)):
+                return
+            ends.append((y, back))
+        moved = float(np.max(np.abs(ends[0][0] - ends[1][0]))) / 2
+        y0 = np.abs(np.asarray(p.flat_outputs(p.y0), dtype=np.float64))
+        out_low = max((o.dtype for o in p.out_leaves),
+                      key=lambda d: np.finfo(d).eps if d.kind == "f" else 0.0)
+        unit = low if np.finfo(low).eps >= np.finfo(out_low).eps else out_low
+        ulp = float(np.max(np.spacing(y0.astype(unit)).astype(np.float64)))
+        if not (moved > 0 and np.isfinite(moved) and np.isfinite(ulp)):
+            return
+        self.scale = ulp / moved
+        self.backs = (ends[0][1], ends[1][1])
+
+    def _pull(self, back: Any, dy: np.ndarray) -> np.ndarray | None:
+        p = self.problem
+        p.pullbacks += 1
+        with np.errstate(all="ignore"):
+            grads = back(p.output_cotangent(dy, np.float64))
+        if isinstance(grads, (tuple, list)):
+            grads = resolve(tuple(grads))
+        raw, issues = p.cotangent_leaves(grads)
+        flat = np.zeros(p.n)
+        for leaf, g in zip(p.leaves, raw):
+            if g is None:
+                continue
+            arr = np.asarray(g)
+            if arr.shape != leaf.shape or arr.dtype.kind not in "fiu":
+                return None
+            flat[leaf.offset : leaf.offset + leaf.size] = np.ravel(arr).astype(np.float64)
+        return flat
+
+    def allowance(self, dy: np.ndarray) -> np.ndarray | None:
+        """``r_j`` for every input entry, for the flat output cotangent ``dy`` (or None)."""
+        if self.backs is None:
+            return None
+        try:
+            plus, minus = (self._pull(b, np.asarray(dy, np.float64)) for b in self.backs)
+        except Exception:  # noqa: BLE001
+            return None
+        if plus is None or minus is None:
+            return None
+        with np.errstate(all="ignore"):
+            r = FACTOR * self.scale * np.abs(plus - minus) / 2
+        return np.where(np.isfinite(r), r, 0.0)
