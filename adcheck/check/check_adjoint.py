@@ -72,8 +72,8 @@ def compare_values(problem: Any, mode: str, fdm: FiniteDifferenceMethod | None,
     est = LineEstimator(problem, fdm)
     tols = tolerances_for(problem, atol, rtol)
     try:
-        probe: RoundingProbe | None = RoundingProbe(problem)
-        if probe.backs is None:  # float64, or the rule does not run in float64: no allowance
+        probe: RoundingProbe | None = RoundingProbe(problem, per_entry=mode == "full")
+        if not probe.active:  # float64, or the rule does not run in float64: no allowance
             probe = None
         if mode == "full":
             out = compare_full(problem, est, tols, cotangents, fail_fast=fail_fast,

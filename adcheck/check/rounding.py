@@ -90,6 +90,10 @@ class RoundingProbe:
     """Per cotangent ``Δ``, the rounding allowance ``r`` of the module docstring.
 
     ``allowance(dy)`` is ``None`` when the probe does not apply (then nothing is added).
+    With ``per_entry`` (full mode) every input entry gets its own direction ``e_j``, so an
+    entry whose output is insensitive (``tanh`` at 7 next to ``tanh`` at 0) is measured on
+    its own; otherwise (fast mode: the cost must not grow with ``n``) one random-sign
+    direction serves all entries.
 
     >>> import numpy as np
     >>> rule = lambda x: (np.tanh(x), lambda dy: (dy * (1 - np.tanh(x) ** 2),))
@@ -102,42 +106,59 @@ class RoundingProbe:
     True
     """
 
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem, per_entry: bool = False):
         self.problem = problem
-        self.backs: tuple | None = None
-        self.scale = 0.0  # ulp(y)_max / |Δy|_max: turns a change of B into r
-        low = low_precision(problem)
-        if low is None or not isinstance(problem, RuleProblem) or problem.m == 0:
+        # per direction: (entries it serves, ulp(y)/|Δy| turning a change of B into r,
+        # the pullbacks at x0 + s·v and x0 - s·v)
+        self.directions: list[tuple[np.ndarray, float, Any, Any]] = []
+        self.dtype = low_precision(problem)
+        if self.dtype is None or not isinstance(problem, RuleProblem) or problem.m == 0:
             return
-        self.dtype = low
         try:
-            self._setup(problem, low)
+            self._setup(problem, per_entry)
         except Exception:  # noqa: BLE001  (the rule does not work in float64: no allowance)
-            self.backs = None
+            self.directions = []
 
-    def _setup(self, p: RuleProblem, low: np.dtype) -> None:
-        signs = np.where(np.random.default_rng(0).random(p.n) < 0.5, -1.0, 1.0)
-        v = STEP * p.scales * signs
-        ends = []
-        for x in (p.x0 + v, p.x0 - v):
-            with np.errstate(all="ignore"):
-                returned = p.rule(*p.args_at(x, promoted=True), **p.kwargs)
-            p.evaluations += 1
-            value, back = returned
-            y = p.flat_outputs(value)
-            if y.dtype != np.float64 or y.shape != (p.m,) or not np.all(np.isfinite(y)):
-                return
-            ends.append((y, back))
-        moved = float(np.max(np.abs(ends[0][0] - ends[1][0]))) / 2
+    @property
+    def active(self) -> bool:
+        return bool(self.directions)
+
+    def _setup(self, p: RuleProblem, per_entry: bool) -> None:
         y0 = np.abs(np.asarray(p.flat_outputs(p.y0), dtype=np.float64))
-        out_low = max((o.dtype for o in p.out_leaves),
-                      key=lambda d: np.finfo(d).eps if d.kind == "f" else 0.0)
-        unit = low if np.finfo(low).eps >= np.finfo(out_low).eps else out_low
-        ulp = float(np.max(np.spacing(y0.astype(unit)).astype(np.float64)))
-        if not (moved > 0 and np.isfinite(moved) and np.isfinite(ulp)):
-            return
-        self.scale = ulp / moved
-        self.backs = (ends[0][1], ends[1][1])
+        unit = self.dtype
+        for o in p.out_leaves:
+            if o.dtype.kind == "f" and np.finfo(o.dtype).eps > np.finfo(unit).eps:
+                unit = o.dtype
+        ulps = np.spacing(y0.astype(unit)).astype(np.float64)
+        if per_entry:
+            moves = []
+            for j in range(p.n):
+                v = np.zeros(p.n)
+                v[j] = STEP * p.scales[j]
+                moves.append((np.array([j]), v))
+        else:
+            signs = np.where(np.random.default_rng(0).random(p.n) < 0.5, -1.0, 1.0)
+            moves = [(np.arange(p.n), STEP * p.scales * signs)]
+        for entries, v in moves:
+            ends = []
+            for x in (p.x0 + v, p.x0 - v):
+                with np.errstate(all="ignore"):
+                    value, back = p.rule(*p.args_at(x, promoted=True), **p.kwargs)
+                p.evaluations += 1
+                y = p.flat_outputs(value)
+                if y.dtype != np.float64 or y.shape != (p.m,):
+                    return  # the rule does not compute in float64: no allowance at all
+                ends.append((y, back))
+            with np.errstate(all="ignore"):
+                moved = np.abs(ends[0][0] - ends[1][0]) / 2
+            moved = np.where(np.isfinite(moved), moved, 0.0)
+            peak = float(moved.max(initial=0.0))
+            if not peak > 0:
+                continue  # the outputs do not move along v: nothing to allow
+            # the ulp of the outputs that move most (within a factor 4 of the largest move)
+            ulp = float(np.max(ulps[moved >= peak / 4]))
+            if np.isfinite(ulp):
+                self.directions.append((entries, ulp / peak, ends[0][1], ends[1][1]))
 
     def _pull(self, back: Any, dy: np.ndarray) -> np.ndarray | None:
         p = self.problem
@@ -146,7 +167,7 @@ class RoundingProbe:
             grads = back(p.output_cotangent(dy, np.float64))
         if isinstance(grads, (tuple, list)):
             grads = resolve(tuple(grads))
-        raw, issues = p.cotangent_leaves(grads)
+        raw, _ = p.cotangent_leaves(grads)
         flat = np.zeros(p.n)
         for leaf, g in zip(p.leaves, raw):
             if g is None:
@@ -159,14 +180,18 @@ class RoundingProbe:
 
     def allowance(self, dy: np.ndarray) -> np.ndarray | None:
         """``r_j`` for every input entry, for the flat output cotangent ``dy`` (or None)."""
-        if self.backs is None:
+        if not self.directions:
             return None
-        try:
-            plus, minus = (self._pull(b, np.asarray(dy, np.float64)) for b in self.backs)
-        except Exception:  # noqa: BLE001
-            return None
-        if plus is None or minus is None:
-            return None
-        with np.errstate(all="ignore"):
-            r = FACTOR * self.scale * np.abs(plus - minus) / 2
-        return np.where(np.isfinite(r), r, 0.0)
+        dy = np.asarray(dy, np.float64)
+        r = np.zeros(self.problem.n)
+        for entries, scale, back_plus, back_minus in self.directions:
+            try:
+                plus, minus = self._pull(back_plus, dy), self._pull(back_minus, dy)
+            except Exception:  # noqa: BLE001  (no allowance from this direction)
+                continue
+            if plus is None or minus is None:
+                continue
+            with np.errstate(all="ignore"):
+                part = FACTOR * scale * np.abs(plus[entries] - minus[entries]) / 2
+            r[entries] = np.where(np.isfinite(part), part, 0.0)
+        return r
