@@ -11,7 +11,7 @@ import pytest
 import adcheck as ad
 from adcheck import registry
 
-BUILTIN = [r for r in registry.rules() if r.builtin]
+BUILTIN = registry.builtin_rules()
 SEED = 20240601
 EXAMPLES = 25
 
