@@ -156,3 +156,38 @@ def test_wrong_float32_sigmoid_and_softmax_rules_are_caught(prim):
     r = ad.check_adjoint(prim("softmax", lambda dy, y, x, axis=-1: (y * dy,)),
                          np.array([[0.5, 3.0, -1.0]], F32), seed=0, raise_exception=False)
     assert not r.passed and any(f.kind == "value" for f in r.failures), r.report()
+
+
+# -- gradcheck of float32 composites -------------------------------------------------------
+
+
+@pytest.mark.parametrize("x", [0.3, 2.0, 5.875, 8.3, 9.0, 11.9])
+def test_gradcheck_float32_composite_passes_and_says_when_rounding_was_accepted(x):
+    f = lambda v: (np.tanh(v) * np.float32(2.0)).sum()
+    r = ad.gradcheck(f, np.array([x, -x], np.float32), seed=0, raise_exception=False)
+    assert r.passed, r.report()
+    exact = 2 / np.cosh(x) ** 2
+    if r.max_error > 1e-3 * exact:  # float32 lost digits: the report must say it accepted that
+        assert r.rounding_dtype == "float32" and "accepted as float32 rounding" in r.report()
+    else:
+        assert r.rounding == 0.0
+
+
+def test_gradcheck_float64_gets_no_rounding_allowance():
+    r = ad.gradcheck(lambda v: np.tanh(v).sum(), np.array([9.0]), seed=0, raise_exception=False)
+    assert r.passed and r.rounding == 0.0 and r.tolerance < 1e-9
+
+
+@pytest.mark.parametrize("x", [0.3, 2.0, 5.875, 9.0])
+def test_gradcheck_float32_wrong_rule_is_still_caught(x):
+    with ad.scoped_rules():
+
+        @ad.adjoint(np.tanh)
+        def _(v):
+            y = np.tanh(v)
+            return y, lambda dy: (dy * (1 - y),)  # wrong: 1 - y**2
+
+        r = ad.gradcheck(lambda v: np.tanh(v).sum(), np.array([x], np.float32), seed=0,
+                         raise_exception=False)
+    assert not r.passed
+    assert r.localisation is not None and r.localisation.rule == "tanh"
