@@ -101,7 +101,7 @@ def gradcheck(f: Callable, *args: Any, mode: str = "auto",
                 f"each of the {len(tape.entries)} rules on the tape passed on its own at the "
                 "values it saw: the mismatch comes from how they are combined (or from f "
                 "not being a pure function of its arguments)")
-        else:
+        elif found is not None:
             loc, _, checked = found
             result.localisation = loc
             result.location = loc.rule_source
