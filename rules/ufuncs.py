@@ -13,6 +13,7 @@ array([1.      , 0.419974])
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -24,14 +25,20 @@ from adcheck.engine.tracer import strip
 from adcheck.registry import adjoint
 
 real = domains.real()
+LN2, LN10 = math.log(2.0), math.log(10.0)  # Python floats: float32 stays float32
 
 
 def _unary(ufunc: np.ufunc, derivative: Callable[[Any, Any], Any], domain: Any) -> None:
-    """Register ``dy * derivative(x, y)`` as the adjoint of the unary ``ufunc``."""
+    """Register ``dy * derivative(x, y)`` as the adjoint of the unary ``ufunc``.
+
+    ``dy`` has ``y``'s shape and dtype, which are ``x``'s, and each derivative below keeps
+    that dtype (its constants are Python floats, which NumPy does not let promote float32),
+    so no projection is needed on this hot path.
+    """
 
     def rule(x):
         y = ufunc(x)
-        return y, lambda dy: (fit(dy * derivative(x, y), x),)
+        return y, lambda dy: (dy * derivative(x, y),)
 
     rule.__name__ = rule.__qualname__ = f"{ufunc.__name__}_adjoint"
     rule.__doc__ = f"Adjoint of np.{ufunc.__name__}."
@@ -45,11 +52,11 @@ _unary(np.reciprocal, lambda x, y: -(y * y), domains.nonzero())
 _unary(np.sqrt, lambda x, y: 0.5 / y, domains.positive())
 _unary(np.cbrt, lambda x, y: 1.0 / (3 * y * y), domains.nonzero())
 _unary(np.exp, lambda x, y: y, domains.real(-5, 5))
-_unary(np.exp2, lambda x, y: y * np.log(2.0), domains.real(-5, 5))
+_unary(np.exp2, lambda x, y: y * LN2, domains.real(-5, 5))
 _unary(np.expm1, lambda x, y: y + 1, domains.real(-5, 5))
 _unary(np.log, lambda x, y: 1 / x, domains.positive())
-_unary(np.log2, lambda x, y: 1 / (x * np.log(2.0)), domains.positive())
-_unary(np.log10, lambda x, y: 1 / (x * np.log(10.0)), domains.positive())
+_unary(np.log2, lambda x, y: 1 / (x * LN2), domains.positive())
+_unary(np.log10, lambda x, y: 1 / (x * LN10), domains.positive())
 _unary(np.log1p, lambda x, y: 1 / (1 + x), domains.interval(-0.9, 10))
 _unary(np.sin, lambda x, y: np.cos(x), real)
 _unary(np.cos, lambda x, y: -np.sin(x), real)
