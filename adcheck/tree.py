@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = [
-    "TreeSpec", "flatten", "unflatten", "leaf_paths", "map_leaves", "register_pytree",
-    "is_container",
+    "TreeSpec", "flatten", "unflatten", "leaf_paths", "map_leaves", "rebuild_sequence",
+    "register_pytree", "is_container",
 ]
 
 # type -> (to_children(obj) -> (children, aux), from_children(aux, children) -> obj)
@@ -148,6 +148,17 @@ def unflatten(spec: TreeSpec, leaves: list) -> Any:
     return _build(spec, it)
 
 
+def rebuild_sequence(kind: type, items: list) -> Any:
+    """A tuple, list or namedtuple of type ``kind`` holding ``items``.
+
+    >>> rebuild_sequence(tuple, [1, 2]), rebuild_sequence(list, [1])
+    ((1, 2), [1])
+    """
+    if issubclass(kind, tuple) and hasattr(kind, "_fields"):
+        return kind(*items)
+    return kind(items)
+
+
 def _build(spec: TreeSpec, it) -> Any:
     if spec.kind is None:
         return next(it)
@@ -160,7 +171,7 @@ def _build(spec: TreeSpec, it) -> Any:
     if kind in _REGISTRY:
         return _REGISTRY[kind][1](spec.aux, children)
     if issubclass(kind, tuple):  # namedtuple
-        return kind(*children)
+        return rebuild_sequence(kind, children)
     # dataclass: build without running __init__ side effects twice
     obj = object.__new__(kind)
     for name, value in zip(spec.aux, children):

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..tree import rebuild_sequence
 from .errors import RuleError
 
 __all__ = ["Tape", "Entry"]
@@ -108,7 +109,7 @@ class Tape:
                     for d, (shape, dtype) in zip(dys, shapes)
                 ]
                 # the cotangent has the output's container type (a namedtuple stays one)
-                dy = kind(*dys) if hasattr(kind, "_fields") else kind(dys)
+                dy = rebuild_sequence(kind, dys)
             grads = pullback(dy)
             if type(grads) is not tuple:
                 grads = _as_tuple(grads, fn)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import domains, registry
+from ..tree import rebuild_sequence
 from .errors import HOW_TO_REGISTER, NotDifferentiable
 from .tape import Tape, caller_source
 
@@ -563,7 +564,7 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
             else:
                 slots.append(-1)
                 outs.append(v)
-        result: Any = kind(*outs) if _is_namedtuple_type(kind) else kind(outs)
+        result: Any = rebuild_sequence(kind, outs)
         outputs: Any = tuple(slots)
         meta = (kind, shapes)
     else:
@@ -583,10 +584,6 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
 
 _NDARRAY = np.ndarray
 _NO_KWARGS: dict = {}
-
-
-def _is_namedtuple_type(kind: type) -> bool:
-    return issubclass(kind, tuple) and hasattr(kind, "_fields")
 
 
 def _shape(v: Any) -> tuple:
