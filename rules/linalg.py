@@ -89,12 +89,17 @@ def _matmul(a, b):
         batch = np.broadcast_shapes(a2_shape[:-2], b2_shape[:-2])
         dy2_shape = batch + (a2_shape[-2], b2_shape[-1])
         dy2 = dy if np.shape(dy) == dy2_shape else np.reshape(dy, dy2_shape)
-        da = sum_to(np.matmul(dy2, np.swapaxes(b2, -1, -2)), a2_shape)
-        db = sum_to(np.matmul(np.swapaxes(a2, -1, -2), dy2), b2_shape)
-        if a2_shape != a_shape:
-            da = np.reshape(da, a_shape)
-        if b2_shape != b_shape:
-            db = np.reshape(db, b_shape)
+
+        def da():
+            g = sum_to(np.matmul(dy2, np.swapaxes(b2, -1, -2)), a2_shape)
+            return g if a2_shape == a_shape else np.reshape(g, a_shape)
+
+        def db():
+            g = sum_to(np.matmul(np.swapaxes(a2, -1, -2), dy2), b2_shape)
+            return g if b2_shape == b_shape else np.reshape(g, b_shape)
+
+        # Lazy: the engine computes only the cotangent of a traced operand (issue 11: in an
+        # MLP the cotangent of the data matrix would cost as much as the weight's).
         return da, db
 
     return value, back
@@ -121,26 +126,30 @@ def _dot(*args, **kwargs):
     rest = (None,) * (len(args) - 2)  # `out=None` given positionally
     if not a_shape or not b_shape:
         # A scalar operand: dot is the elementwise product.
-        return value, lambda dy: (sum_to(dy * b, a_shape), sum_to(dy * a, b_shape)) + rest
+        return value, lambda dy: (lambda: sum_to(dy * b, a_shape),
+                                  lambda: sum_to(dy * a, b_shape)) + rest
 
     def back(dy):
         # dot(a, b) is one matrix product: a as (rows, k) times b's contracted axis moved to
         # the front, (k, everything else); the result's layout is rows, then b's other axes.
         k = a_shape[-1]
         rows = math.prod(a_shape[:-1])
-        a2 = np.reshape(a, (rows, k))
         if len(b_shape) == 1:
             b2 = np.reshape(b, (k, 1))
         else:
             b2 = np.reshape(np.moveaxis(b, -2, 0), (k, math.prod(b_shape[:-2] + b_shape[-1:])))
         dy2 = np.reshape(dy, (rows, np.shape(b2)[1]))
-        da = np.reshape(np.matmul(dy2, np.transpose(b2)), a_shape)
-        db2 = np.matmul(np.transpose(a2), dy2)
-        if len(b_shape) == 1:
-            db = np.reshape(db2, b_shape)
-        else:
+
+        def da():
+            return np.reshape(np.matmul(dy2, np.transpose(b2)), a_shape)
+
+        def db():
+            db2 = np.matmul(np.transpose(np.reshape(a, (rows, k))), dy2)
+            if len(b_shape) == 1:
+                return np.reshape(db2, b_shape)
             moved = (k,) + b_shape[:-2] + b_shape[-1:]
-            db = np.moveaxis(np.reshape(db2, moved), 0, -2)
-        return (da, db) + rest
+            return np.moveaxis(np.reshape(db2, moved), 0, -2)
+
+        return (da, db) + rest  # lazy, as matmul's
 
     return value, back
