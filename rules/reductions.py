@@ -1,4 +1,5 @@
-"""Adjoint rules for reductions: ``sum``, ``mean``, ``prod``, ``max``/``amax``, ``min``/``amin``.
+"""Adjoint rules for reductions: ``sum``, ``mean``, ``prod``, ``max``/``amax``, ``min``/``amin``,
+``ptp``.
 
 All take ``axis`` (None, an int, a tuple, negative values too) and ``keepdims``. Their
 pullbacks put the reduced axes back into the cotangent and broadcast it over the input:
@@ -9,7 +10,8 @@ pullbacks put the reduced axes back into the cotangent and broadcast it over the
   group, computed without dividing by the entry, so zeros are handled exactly;
 - ``max``/``min``: the cotangent goes to the entry that attains the extremum; when several
   entries tie, it is split evenly among them (the midpoint of the subgradient, the same
-  convention as ``np.maximum``'s rule).
+  convention as ``np.maximum``'s rule);
+- ``ptp`` (max - min): the max's weights minus the min's, ties split the same way.
 
 ``out=``, ``dtype=``, ``initial=`` and ``where=`` are rejected with
 :class:`~adcheck.NotDifferentiable`.
@@ -68,14 +70,65 @@ def _extremum_spec(name):
     return spec
 
 
-def _kept_shape(shape: tuple, axes: tuple[int, ...]) -> tuple:
-    """``shape`` with the reduced ``axes`` set to 1 (the result's shape with keepdims=True)."""
+def kept_shape(shape: tuple, axes: tuple[int, ...]) -> tuple:
+    """``shape`` with the reduced ``axes`` set to 1 (the result's shape with keepdims=True).
+
+    >>> kept_shape((2, 3, 4), (0, 2))
+    (1, 3, 1)
+    """
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
-def _restore(dy: Any, kept: tuple) -> Any:
-    """The cotangent with the reduced axes put back as axes of length 1."""
+def restore(dy: Any, kept: tuple) -> Any:
+    """The cotangent with the reduced axes put back as axes of length 1.
+
+    >>> restore(np.ones(3), (1, 3, 1)).shape
+    (1, 3, 1)
+    """
     return dy if np.shape(dy) == kept else np.reshape(dy, kept)
+
+
+def extremum_weights(a: Any, value: Any, kept: tuple, axes: tuple[int, ...]) -> np.ndarray:
+    """Where each group's extremum ``value`` sits in ``a``: 1/k at each of its k ties, else 0.
+
+    Entries equal to NaN never match, so this also serves ``nanmax``/``nanmin``. Which
+    entries attain the extremum is a constant even when ``a`` is traced by an outer
+    derivative (max is linear around its arg-max), so plain values are compared.
+
+    >>> extremum_weights(np.array([[1.0, 3.0, 3.0]]), np.array([3.0]), (1, 1), (1,))
+    array([[0. , 0.5, 0.5]])
+    """
+    hit = np.equal(strip(a), np.reshape(strip(value), kept))
+    ties = np.maximum(np.sum(hit, axis=axes, keepdims=True), 1)  # 1 where all entries are NaN
+    return (hit / ties).astype(np.result_type(a), copy=False)
+
+
+def draw_dtype(draw: Any) -> type:
+    """float64 or float32, for a domain that casts what it drew (a hypothesis draw).
+
+    >>> from hypothesis import find, strategies as st
+    >>> find(st.composite(draw_dtype)(), lambda d: True)
+    <class 'numpy.float64'>
+    """
+    from hypothesis import strategies as st
+
+    return draw(st.sampled_from([np.float64, np.float32]))
+
+
+def distinct_array(draw: Any, shape: tuple) -> np.ndarray:
+    """Entries at least 0.3 apart (a shuffled ramp plus noise), float64 or float32.
+
+    >>> from hypothesis import find, strategies as st
+    >>> x = find(st.composite(lambda d: distinct_array(d, (3,)))(), lambda x: True)
+    >>> bool(np.min(np.diff(np.sort(x))) >= 0.3)
+    True
+    """
+    from hypothesis import strategies as st
+
+    n = math.prod(shape)
+    ramp = np.array(draw(st.permutations(range(n))), dtype=np.float64) * 0.5 - n / 4
+    noise = draw_array(draw, (n,), -0.1, 0.1)
+    return np.reshape(ramp + noise, shape).astype(draw_dtype(draw))
 
 
 # -- domains ---------------------------------------------------------------------------------
@@ -86,7 +139,7 @@ def _reduction_args(draw: Any) -> tuple[tuple, dict]:
     from hypothesis import strategies as st
 
     shape = draw_shape(draw)
-    x = draw_array(draw, shape)
+    x = draw_array(draw, shape).astype(draw_dtype(draw))
     axis = draw_axis(draw, len(shape))
     keepdims = draw(st.booleans())
     if draw(st.booleans()):
@@ -101,24 +154,23 @@ def _prod_args(draw: Any) -> tuple[tuple, dict]:
 
     shape = draw_shape(draw)
     entries = st.one_of(st.floats(-2, 2, width=64, allow_subnormal=False), st.just(0.0))
-    x = draw(hnp.arrays(np.float64, shape, elements=entries))
+    x = draw(hnp.arrays(np.float64, shape, elements=entries)).astype(draw_dtype(draw))
     return (x,), {"axis": draw_axis(draw, len(shape)), "keepdims": draw(st.booleans())}
 
 
 def _distinct_args(draw: Any) -> tuple[tuple, dict]:
-    """Entries at least 0.3 apart (a shuffled ramp plus noise): no ties, so max is smooth."""
+    """Entries at least 0.3 apart: no ties, so max, min and ptp are smooth."""
     from hypothesis import strategies as st
 
     shape = draw_shape(draw)
-    n = math.prod(shape)
-    ramp = np.array(draw(st.permutations(range(n))), dtype=np.float64) * 0.5 - n / 4
-    noise = draw_array(draw, (n,), -0.1, 0.1)
-    x = np.reshape(ramp + noise, shape)
-    return (x,), {"axis": draw_axis(draw, len(shape)), "keepdims": draw(st.booleans())}
+    x = distinct_array(draw, shape)
+    axis = draw_axis(draw, len(shape))
+    keepdims = draw(st.booleans())
+    return (x,), {"axis": axis, "keepdims": keepdims}
 
 
 _REDUCTION_DOMAIN = domains.custom(
-    _reduction_args, "0-3 dims, axis None/int/tuple (negative too), keepdims both ways"
+    _reduction_args, "0-3 dims, axis None/int/tuple (negative too), keepdims both ways, float64/32"
 )
 
 
@@ -138,8 +190,8 @@ def _sum(*args, **kwargs):
     axis, keepdims = _sum_spec(*args, **kwargs)
     value = np.sum(a, axis=axis, keepdims=keepdims)
     shape = np.shape(a)
-    kept = _kept_shape(shape, normalize_axes(axis, len(shape)))
-    return value, lambda dy: (broadcast_copy(_restore(dy, kept), shape),) + nones(args)
+    kept = kept_shape(shape, normalize_axes(axis, len(shape)))
+    return value, lambda dy: (broadcast_copy(restore(dy, kept), shape),) + nones(args)
 
 
 @adjoint(np.mean, domain=_REDUCTION_DOMAIN, builtin=True)
@@ -156,9 +208,9 @@ def _mean(*args, **kwargs):
     value = np.mean(a, axis=axis, keepdims=keepdims)
     shape = np.shape(a)
     axes = normalize_axes(axis, len(shape))
-    kept = _kept_shape(shape, axes)
+    kept = kept_shape(shape, axes)
     count = math.prod(shape[i] for i in axes)
-    return value, lambda dy: (broadcast_copy(_restore(dy, kept) / count, shape),) + nones(args)
+    return value, lambda dy: (broadcast_copy(restore(dy, kept) / count, shape),) + nones(args)
 
 
 @adjoint(np.prod, domain=domains.custom(_prod_args, "like sum, entries in [-2, 2] with zeros"),
@@ -175,15 +227,15 @@ def _prod(*args, **kwargs):
     value = np.prod(a, axis=axis, keepdims=keepdims)
     shape = np.shape(a)
     axes = normalize_axes(axis, len(shape))
-    kept = _kept_shape(shape, axes)
+    kept = kept_shape(shape, axes)
 
     def back(dy):
-        return (_restore(dy, kept) * _others(a, shape, axes),) + nones(args)
+        return (restore(dy, kept) * others_product(a, shape, axes),) + nones(args)
 
     return value, back
 
 
-def _others(a: Any, shape: tuple, axes: tuple[int, ...]) -> Any:
+def others_product(a: Any, shape: tuple, axes: tuple[int, ...]) -> Any:
     """For every entry of ``a``, the product of the other entries in its ``axes`` group."""
     rest = tuple(i for i in range(len(shape)) if i not in axes)
     perm = rest + axes
@@ -229,15 +281,11 @@ def _extremum(fn: Any, name: str) -> Any:
         axis, keepdims = spec(*args, **kwargs)
         value = fn(a, axis=axis, keepdims=keepdims)
         shape = np.shape(a)
-        kept = _kept_shape(shape, normalize_axes(axis, len(shape)))
+        axes = normalize_axes(axis, len(shape))
+        kept = kept_shape(shape, axes)
 
         def back(dy):
-            # Which entries attain the extremum is a constant even when `a` is traced by an
-            # outer derivative (max is linear around its arg-max), so compare plain values.
-            hit = np.equal(strip(a), np.reshape(strip(value), kept))
-            ties = np.sum(hit, axis=axis, keepdims=True)
-            weights = (hit / ties).astype(np.result_type(a), copy=False)
-            return (_restore(dy, kept) * weights,) + nones(args)
+            return (restore(dy, kept) * extremum_weights(a, value, kept, axes),) + nones(args)
 
         return value, back
 
@@ -252,3 +300,33 @@ def _extremum(fn: Any, name: str) -> Any:
 _distinct = domains.custom(_distinct_args, "like sum, entries >= 0.3 apart (no ties)")
 for _fn, _name in ((np.max, "max"), (np.amax, "amax"), (np.min, "min"), (np.amin, "amin")):
     adjoint(_fn, domain=_distinct, builtin=True)(_extremum(_fn, _name))
+
+
+def _ptp_spec(a, axis=None, out=None, keepdims=NOT_GIVEN):
+    reject("ptp", out=out)
+    return axis, keepdims is not NOT_GIVEN and bool(keepdims)
+
+
+@adjoint(np.ptp, domain=_distinct, builtin=True)
+def _ptp(*args, **kwargs):
+    """Adjoint of ``np.ptp`` (max - min): +cotangent at the maxima, -cotangent at the minima.
+
+    Ties split evenly, as for ``max``; a group of one entry has ptp 0 and gets 0.
+
+    >>> import adcheck as ad
+    >>> ad.gradient(lambda x: np.ptp(x), np.array([1.0, 4.0, -2.0, 4.0]))[0]
+    array([ 0. ,  0.5, -1. ,  0.5])
+    """
+    a = args[0]
+    axis, keepdims = _ptp_spec(*args, **kwargs)
+    value = np.ptp(a, axis=axis, keepdims=keepdims)
+    shape = np.shape(a)
+    axes = normalize_axes(axis, len(shape))
+    kept = kept_shape(shape, axes)
+
+    def back(dy):
+        high = extremum_weights(a, np.max(strip(a), axis=axes, keepdims=True), kept, axes)
+        low = extremum_weights(a, np.min(strip(a), axis=axes, keepdims=True), kept, axes)
+        return (restore(dy, kept) * (high - low),) + nones(args)
+
+    return value, back
