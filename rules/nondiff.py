@@ -21,19 +21,19 @@ from adcheck.registry import nondifferentiable
 # Rounding and sign: piecewise constant.
 nondifferentiable(
     np.sign, np.floor, np.ceil, np.round, np.around, np.trunc, np.rint, np.fix, np.floor_divide,
-    np.signbit,
+    np.signbit, np.spacing,
 )
 # Indices and orderings.
 nondifferentiable(
-    np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero, np.argwhere, np.searchsorted,
-    np.count_nonzero,
+    np.argmax, np.argmin, np.argsort, np.argpartition, np.nonzero, np.flatnonzero, np.argwhere,
+    np.searchsorted, np.count_nonzero,
 )
 # Arrays whose values do not depend on the input's values.
 nondifferentiable(np.zeros_like, np.ones_like, np.empty_like)
 # Predicates and comparisons.
 nondifferentiable(
     np.isnan, np.isfinite, np.isinf, np.isneginf, np.isposinf, np.isclose, np.allclose,
-    np.array_equal, np.all, np.any,
+    np.array_equal, np.array_equiv, np.iscomplex, np.isreal, np.isin, np.all, np.any,
     np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
 )

@@ -20,12 +20,16 @@ from typing import Any
 import numpy as np
 
 from adcheck import domains
+from adcheck.engine.errors import NotDifferentiable
 from adcheck.engine.tape import fit
 from adcheck.engine.tracer import strip
 from adcheck.registry import adjoint
 
+from .shape import NOT_GIVEN, reject
+
 real = domains.real()
 LN2, LN10 = math.log(2.0), math.log(10.0)  # Python floats: float32 stays float32
+DEG = math.pi / 180
 
 
 def _unary(ufunc: np.ufunc, derivative: Callable[[Any, Any], Any], domain: Any) -> None:
@@ -70,6 +74,15 @@ _unary(np.tanh, lambda x, y: 1 - y * y, domains.real(-5, 5))
 _unary(np.arctanh, lambda x, y: 1 / (1 - x * x), domains.interval(-0.9, 0.9))
 # |x| has a kink at 0: the checker keeps its inputs away from it.
 _unary(np.absolute, lambda x, y: np.sign(x), domains.nonzero())
+_unary(np.fabs, lambda x, y: np.sign(x), domains.nonzero())
+_unary(np.arcsinh, lambda x, y: 1 / np.sqrt(x * x + 1), real)
+# arccosh is defined from 1 on, where its derivative has a pole.
+_unary(np.arccosh, lambda x, y: 1 / np.sqrt(x * x - 1),
+       domains.interval(1, 10, avoid=(1.0,), margin=0.05))
+_unary(np.deg2rad, lambda x, y: DEG, domains.real(-360, 360))
+_unary(np.radians, lambda x, y: DEG, domains.real(-360, 360))
+_unary(np.rad2deg, lambda x, y: 1 / DEG, real)
+_unary(np.degrees, lambda x, y: 1 / DEG, real)
 
 
 @adjoint(np.add, domain=real, builtin=True)
@@ -97,52 +110,90 @@ def _divide(x, y):
     return z, lambda dy: (lambda: fit(dy / y, x), lambda: fit(-dy * z / y, y))
 
 
-@adjoint(np.power, domain=(domains.positive(0.1, 5.0), domains.real(-3, 3)), builtin=True)
-def _power(x, p):
-    """Adjoint of ``x ** p``; the exponent's cotangent uses ``log(x)`` and is 0 where x <= 0."""
-    z = np.power(x, p)
+def _power_rule(ufunc: np.ufunc) -> Callable:
+    """The adjoint of ``ufunc(x, p)`` = ``x ** p`` (``np.power`` and ``np.float_power``)."""
 
-    def d_exponent(dy):
-        positive = np.greater(x, 0)
-        dp = dy * z * np.log(np.where(positive, x, 1.0))
-        return fit(np.where(positive, dp, 0.0), p)
+    def rule(x, p):
+        z = ufunc(x, p)
 
-    def d_base(dy):
-        # x ** 0 is the constant 1: where p == 0 the derivative is 0, not 0 * x ** -1 (NaN
-        # at x = 0). The base is replaced by 1 there, so that no derivative of this is NaN.
-        zero = np.equal(strip(p), 0)
-        if not np.any(zero):  # the usual case
-            return fit(dy * p * np.power(x, p - 1), x)
-        return fit(dy * p * np.power(np.where(zero, 1.0, x), p - 1), x)
+        def d_exponent(dy):
+            # d/dp x ** p = x ** p * log(x), for x > 0; 0 elsewhere (0 ** p is 0 for p > 0;
+            # a negative base has no real power for p near a non-integer).
+            positive = np.greater(x, 0)
+            dp = dy * z * np.log(np.where(positive, x, 1.0))
+            return fit(np.where(positive, dp, 0.0), p)
 
-    def back(dy):
-        return lambda: d_base(dy), lambda: d_exponent(dy)
+        def d_base(dy):
+            # At x = 0 and p = 0 the value is the constant 1 (x ** 0), whose derivative is 0,
+            # but p * x ** (p - 1) is 0 * inf. Only there both the value and every derivative
+            # of it are masked (a where on both sides, so that no higher derivative sees the
+            # substituted base); everywhere else, p == 0 included, the formula is used as it
+            # is, so that d/dp of it (the mixed second derivative, 1/x at p = 0) stays right.
+            sx, sp = strip(x), strip(p)
+            singular = np.logical_and(np.equal(sx, 0), np.equal(sp, 0))
+            if not np.any(singular):  # the usual case
+                return fit(dy * p * ufunc(x, p - 1), x)
+            safe = np.where(singular, 1.0, x)
+            return fit(np.where(singular, 0.0, dy * p * ufunc(safe, p - 1)), x)
 
-    return z, back
+        return z, lambda dy: (lambda: d_base(dy), lambda: d_exponent(dy))
 
-
-def _separated_pair(draw) -> tuple[tuple, dict]:
-    """Two broadcastable arrays whose entries differ by at least 0.1 (no ties, no kinks)."""
-    from hypothesis import strategies as st
-    from hypothesis.extra import numpy as hnp
-
-    shape = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3))
-    x = draw(hnp.arrays(np.float64, shape, elements=st.floats(-5, 5)))
-    gap = draw(hnp.arrays(np.float64, shape, elements=st.floats(0.1, 5)))
-    sign = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 1.0])))
-    return (x, x + sign * gap), {}
+    rule.__name__ = rule.__qualname__ = f"{ufunc.__name__}_adjoint"
+    rule.__doc__ = (f"Adjoint of ``np.{ufunc.__name__}(x, p)``; the exponent's cotangent uses "
+                    "``log(x)`` and is 0 where x <= 0.")
+    return rule
 
 
-_separated = domains.custom(_separated_pair, "two arrays whose entries differ by >= 0.1")
+_power_domain = (domains.positive(0.1, 5.0), domains.real(-3, 3))
+adjoint(np.power, domain=_power_domain, builtin=True)(_power_rule(np.power))
+adjoint(np.float_power, domain=_power_domain, builtin=True)(_power_rule(np.float_power))
 
 
-def _extremum(ufunc: np.ufunc, pick_first: Callable) -> None:
+def pair_domain(first: domains.Interval, second: domains.Interval,
+                keep: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                description: str) -> domains.Custom:
+    """Two arguments drawn as the checker draws ``(first, second)`` (broadcastable shapes,
+    0-d, float32 and float64), keeping only draws where ``keep(x, y)`` holds for every pair
+    of entries that broadcasting puts together.
+
+    For binary functions whose kinks or jumps depend on both arguments (``x == y`` for
+    ``maximum``, ``x / y`` an integer for ``remainder``).
+
+    >>> d = pair_domain(domains.real(), domains.real(), lambda x, y: abs(x - y) >= 0.1, "apart")
+    >>> str(d)
+    'apart'
+    """
+
+    def draw_args(draw: Any) -> tuple[tuple, dict]:
+        from hypothesis import assume
+
+        from adcheck.check.strategies import interval_args
+
+        args, kwargs = draw(interval_args([first, second]))
+        x, y = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in args))
+        with np.errstate(all="ignore"):
+            assume(bool(np.all(keep(x, y))))
+        return args, kwargs
+
+    return domains.custom(draw_args, description)
+
+
+_separated = pair_domain(real, real, lambda x, y: np.abs(x - y) >= 0.1,
+                         "two arrays whose entries differ by >= 0.1")
+
+
+def _extremum(ufunc: np.ufunc, pick_first: Callable, nan_aware: bool = False) -> None:
     def rule(x, y):
         z = ufunc(x, y)
 
         def back(dy):
-            # Ties (a kink) split the cotangent evenly, the subgradient's midpoint.
-            first = np.where(pick_first(x, y), 1.0, np.where(np.equal(x, y), 0.5, 0.0))
+            # Ties (a kink) split the cotangent evenly, the subgradient's midpoint. fmax and
+            # fmin return the other argument where one is NaN: the cotangent goes there too.
+            sx, sy = strip(x), strip(y)
+            first = pick_first(sx, sy)
+            if nan_aware:
+                first = np.logical_or(first, np.isnan(sy))
+            first = np.where(first, 1.0, np.where(np.equal(sx, sy), 0.5, 0.0))
             return lambda: fit(dy * first, x), lambda: fit(dy * (1.0 - first), y)
 
         return z, back
@@ -154,6 +205,142 @@ def _extremum(ufunc: np.ufunc, pick_first: Callable) -> None:
 
 _extremum(np.maximum, np.greater)
 _extremum(np.minimum, np.less)
+_extremum(np.fmax, np.greater, nan_aware=True)
+_extremum(np.fmin, np.less, nan_aware=True)
+
+
+# -- more binary functions --------------------------------------------------------------------
+
+
+@adjoint(np.logaddexp, domain=real, builtin=True)
+def _logaddexp(x, y):
+    """Adjoint of ``log(exp(x) + exp(y))``: the softmax weights ``exp(x - z)``, ``exp(y - z)``."""
+    z = np.logaddexp(x, y)
+    return z, lambda dy: (lambda: fit(dy * np.exp(x - z), x),
+                          lambda: fit(dy * np.exp(y - z), y))
+
+
+@adjoint(np.logaddexp2, domain=real, builtin=True)
+def _logaddexp2(x, y):
+    """Adjoint of ``log2(2**x + 2**y)``: the weights ``2 ** (x - z)``, ``2 ** (y - z)``."""
+    z = np.logaddexp2(x, y)
+    return z, lambda dy: (lambda: fit(dy * np.exp2(x - z), x),
+                          lambda: fit(dy * np.exp2(y - z), y))
+
+
+def _off_the_cut(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    # arctan2 jumps by 2 pi across the negative x axis and is singular at the origin.
+    return np.logical_or(np.abs(y) >= 0.05, x >= 0.05)
+
+
+@adjoint(np.arctan2, domain=pair_domain(real, real, _off_the_cut, "points (x2, x1) away from "
+                                        "the origin and the cut along the negative x axis"),
+         builtin=True)
+def _arctan2(y, x):
+    """Adjoint of ``np.arctan2(y, x)``, the angle of the point ``(x, y)``."""
+    r2 = x * x + y * y
+    return np.arctan2(y, x), lambda dy: (lambda: fit(dy * x / r2, y),
+                                         lambda: fit(-dy * y / r2, x))
+
+
+@adjoint(np.hypot, domain=pair_domain(real, real, lambda x, y: np.hypot(x, y) >= 0.05,
+                                      "points away from the origin (hypot's kink)"),
+         builtin=True)
+def _hypot(x, y):
+    """Adjoint of ``sqrt(x**2 + y**2)``: ``x / z`` and ``y / z``."""
+    z = np.hypot(x, y)
+    return z, lambda dy: (lambda: fit(dy * x / z, x), lambda: fit(dy * y / z, y))
+
+
+def _jump_distance(x: np.ndarray, y: np.ndarray, jumps_at_zero: bool) -> np.ndarray:
+    # The remainder jumps where x / y crosses an integer (fmod: a nonzero integer). The
+    # distance to the nearest jump, along x and along y, must exceed the margin.
+    q = x / y
+    k = np.round(q)
+    if not jumps_at_zero:
+        k = np.where(k == 0, np.where(q < 0, -1.0, 1.0), k)
+    off = np.abs(q - k)
+    along_x = off * np.abs(y)
+    along_y = off * y * y / np.maximum(np.abs(x), 1e-300)
+    return np.minimum(along_x, along_y)
+
+
+_MOD_MARGIN = 0.05
+
+
+def _remainder_rule(ufunc: np.ufunc) -> Callable:
+    def rule(x, y):
+        z = ufunc(x, y)
+
+        def back(dy):
+            # z = x - k * y with k an integer, constant between the jumps; k exactly, from z.
+            sx, sy = strip(x), strip(y)
+            k = np.round((sx - strip(z)) / sy)
+            return lambda: fit(dy, x), lambda: fit(-dy * k, y)
+
+        return z, back
+
+    rule.__name__ = rule.__qualname__ = f"{ufunc.__name__}_adjoint"
+    rule.__doc__ = (f"Adjoint of ``np.{ufunc.__name__}(x, y) = x - k * y`` (k an integer, "
+                    "constant between the jumps): 1 and ``-k``.")
+    return rule
+
+
+adjoint(np.remainder, builtin=True, domain=pair_domain(
+    real, domains.nonzero(),
+    lambda x, y: _jump_distance(x, y, jumps_at_zero=True) >= _MOD_MARGIN,
+    "x, y != 0 away from the jumps of the remainder (x / y an integer)"))(
+    _remainder_rule(np.remainder))
+adjoint(np.fmod, builtin=True, domain=pair_domain(
+    real, domains.nonzero(),
+    lambda x, y: _jump_distance(x, y, jumps_at_zero=False) >= _MOD_MARGIN,
+    "x, y != 0 away from the jumps of fmod (x / y a nonzero integer)"))(
+    _remainder_rule(np.fmod))
+
+
+@adjoint(np.copysign, domain=domains.nonzero(), builtin=True)
+def _copysign(x, s):
+    """Adjoint of ``|x|`` with the sign of ``s``: ``±sign(x)`` for x; 0 for s (a jump at 0)."""
+    z = np.copysign(x, s)
+
+    def back(dy):
+        sx, ss = strip(x), strip(s)
+        return (lambda: fit(dy * np.where(np.signbit(ss) != np.signbit(sx), -1.0, 1.0), x),
+                lambda: fit(np.zeros_like(dy), s))
+
+    return z, back
+
+
+@adjoint(np.heaviside, domain=(domains.nonzero(), real), builtin=True)
+def _heaviside(x, h):
+    """Adjoint of the step function ``heaviside(x, h)``: 0 for x (a jump at 0); for ``h``,
+    the value taken where x is exactly 0, the cotangent of those entries."""
+    z = np.heaviside(x, h)
+    at_zero = np.equal(strip(x), 0)
+    return z, lambda dy: (lambda: fit(np.zeros_like(dy), x),
+                          lambda: fit(np.where(at_zero, dy, 0.0), h))
+
+
+def _ldexp_args(draw: Any) -> tuple[tuple, dict]:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    from adcheck.check.strategies import interval_args
+
+    (x,), _ = draw(interval_args([real]))
+    shape = draw(hnp.broadcastable_shapes(np.shape(x), min_side=1, max_side=3, max_dims=3))
+    exponent = draw(hnp.arrays(draw(st.sampled_from([np.int32, np.int64])), shape,
+                               elements=st.integers(-4, 4)))
+    if shape == () and draw(st.booleans()):
+        exponent = int(exponent)
+    return (x, exponent), {}
+
+
+@adjoint(np.ldexp, domain=domains.custom(_ldexp_args, "x real, an integer exponent"),
+         builtin=True)
+def _ldexp(x, e):
+    """Adjoint of ``x * 2 ** e`` (``e`` an integer): ``dy * 2 ** e``."""
+    return np.ldexp(x, e), lambda dy: (lambda: fit(np.ldexp(dy, e), x), None)
 
 
 def _where_args(draw) -> tuple[tuple, dict]:
@@ -182,3 +369,225 @@ def _where(cond, *xy):
         lambda: fit(np.where(cond, dy, zero), x),
         lambda: fit(np.where(cond, zero, dy), y),
     )
+
+
+# -- clip, nan_to_num, sinc --------------------------------------------------------------------
+
+
+def _clip_spec(a, a_min=NOT_GIVEN, a_max=NOT_GIVEN, out=None, *, min=NOT_GIVEN, max=NOT_GIVEN,
+               **kwargs):
+    reject("clip", out=out, **kwargs)
+    low = a_min if min is NOT_GIVEN else min
+    high = a_max if max is NOT_GIVEN else max
+    return (None if low is NOT_GIVEN else low), (None if high is NOT_GIVEN else high)
+
+
+def _upper_share(z, bound):
+    # The share of the cotangent that goes to ``bound`` in minimum(z, bound): 1 where the
+    # bound is taken, 1/2 at a tie (as np.minimum), 0 where z is.
+    z, bound = strip(z), strip(bound)
+    return np.where(np.greater(z, bound), 1.0, np.where(np.equal(z, bound), 0.5, 0.0))
+
+
+def _clip_args(draw: Any) -> tuple[tuple, dict]:
+    from hypothesis import assume
+    from hypothesis import strategies as st
+
+    from adcheck.check.strategies import interval_args
+
+    (a, low, high), _ = draw(interval_args([real, real, real]))
+    low = draw(st.sampled_from([low, None, -2.0]))
+    high = draw(st.sampled_from([high, None, 3.0]))
+    assume(low is not None or high is not None)
+    for bound in (low, high):  # no entry at a bound: that is a kink
+        if bound is not None:
+            assume(bool(np.all(np.abs(np.subtract(a, bound, dtype=np.float64)) >= 0.05)))
+    style = draw(st.sampled_from(["positional", "a_min", "min"]))
+    if style == "positional":
+        return (a, low, high), {}
+    if style == "a_min":
+        return (a,), {"a_min": low, "a_max": high}
+    return (a,), {k: v for k, v in (("min", low), ("max", high)) if v is not None}
+
+
+@adjoint(np.clip, domain=domains.custom(_clip_args, "a, bounds (arrays, scalars or None), "
+                                        "positional or by keyword, no entry at a bound"),
+         builtin=True)
+def _clip(a, *args, **kwargs):
+    """Adjoint of ``np.clip(a, low, high)`` = ``minimum(maximum(a, low), high)``.
+
+    The cotangent goes to ``a`` where it lies inside the bounds and to the bound that is
+    taken elsewhere (traced bounds get theirs); exactly at a bound it is split evenly, as
+    ``np.maximum`` and ``np.minimum`` do.
+
+    >>> import adcheck as ad
+    >>> ad.gradient(lambda x: np.clip(x, -1.0, 1.0).sum(), np.array([-2.0, 0.5, 3.0]))
+    (array([0., 1., 0.]),)
+    """
+    low, high = _clip_spec(a, *args, **kwargs)
+    z = np.clip(a, *args, **kwargs)
+    inner = a if low is None else np.maximum(a, low)
+
+    def back(dy):
+        to_high = 0.0 if high is None else _upper_share(inner, high)
+        to_inner = 1.0 - to_high
+        to_low = 0.0 if low is None else _upper_share(low, a)  # maximum(a, low): low's share
+        # Positional bounds get their cotangents (None where a bound is None); keyword
+        # bounds are never traced (the engine refuses traced keyword arguments).
+        cotangents = (
+            lambda: fit(dy * (to_inner * (1.0 - to_low)), a),
+            None if low is None else lambda: fit(dy * (to_inner * to_low), low),
+            None if high is None else lambda: fit(dy * to_high, high),
+        )
+        return cotangents[:1 + len(args)]
+
+    return z, back
+
+
+def _nan_to_num_spec(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    return copy, nan, posinf, neginf
+
+
+def _nan_to_num_args(draw: Any) -> tuple[tuple, dict]:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    from adcheck.check.strategies import interval_args
+
+    (x,), _ = draw(interval_args([real]))
+    if np.ndim(x) and draw(st.booleans()):  # some entries NaN or infinite
+        special = draw(hnp.arrays(np.int8, np.shape(x), elements=st.integers(0, 3)))
+        x = np.where(special == 1, np.nan, np.where(special == 2, np.inf, x))
+        x = np.where(special == 3, -np.inf, x).astype(np.result_type(x))
+    kwargs = {}
+    for name in ("nan", "posinf", "neginf"):
+        value = draw(st.sampled_from([None, -1.5, 2.0]))
+        if value is not None:
+            kwargs[name] = value
+    if draw(st.booleans()):
+        kwargs["copy"] = True
+    return (x,), kwargs
+
+
+@adjoint(np.nan_to_num, domain=domains.custom(_nan_to_num_args, "real arrays, some entries "
+                                              "NaN or infinite; nan/posinf/neginf by keyword"),
+         builtin=True)
+def _nan_to_num(x, *args, **kwargs):
+    """Adjoint of ``np.nan_to_num``: the cotangent of the finite entries goes to ``x``; that of
+    the replaced ones to the replacement (when it was passed positionally and is traced).
+
+    >>> import adcheck as ad
+    >>> ad.gradient(lambda x: (np.nan_to_num(x) * 2.0).sum(), np.array([1.0, np.nan]))
+    (array([2., 0.]),)
+    """
+    refuse_complex("nan_to_num", x)
+    copy, nan, posinf, neginf = _nan_to_num_spec(x, *args, **kwargs)
+    if not copy:
+        raise NotDifferentiable(
+            "np.nan_to_num(x, copy=False) replaces the entries of x in place, which the tape "
+            "cannot record; write y = np.nan_to_num(x) and use y."
+        )
+    z = np.nan_to_num(x, True, nan, posinf, neginf)
+    sx = strip(x)
+    replaced = (np.isnan(sx), np.isposinf(sx), np.isneginf(sx))
+
+    def back(dy):
+        def fill(where_replaced, value):
+            return lambda: fit(np.sum(np.where(where_replaced, dy, 0.0)), value)
+
+        cotangents = (
+            lambda: fit(np.where(np.isfinite(sx), dy, 0.0), x),
+            None,  # copy
+            fill(replaced[0], nan),
+            None if posinf is None else fill(replaced[1], posinf),
+            None if neginf is None else fill(replaced[2], neginf),
+        )
+        return cotangents[:1 + len(args)]
+
+    return z, back
+
+
+_SINC_NEAR = 0.25
+# sinc'(x) = 2 pi^2 x * sum_k (-1)^k k u^(k-1) / (2k+1)!, u = (pi x)^2: near 0, where the closed
+# form (cos(pi x) - sinc(x)) / x cancels. Twelve terms are exact in float64 for |x| < 0.25.
+_SINC_SERIES = tuple((-1) ** k * k / math.factorial(2 * k + 1) for k in range(1, 13))
+
+
+def _sinc_slope(x: Any) -> Any:
+    near = np.less(np.abs(strip(x)), _SINC_NEAR)
+    # Each branch only sees arguments where it is accurate (and finite), so that no
+    # derivative of the branch not taken is NaN (a where on both sides).
+    x_near = np.where(near, x, 0.0)
+    x_far = np.where(near, 1.0, x)
+    u = (math.pi * x_near) ** 2
+    series = _SINC_SERIES[-1]
+    for c in reversed(_SINC_SERIES[:-1]):
+        series = series * u + c
+    series = (2 * math.pi**2) * x_near * series
+    closed = (np.cos(math.pi * x_far) - np.sinc(x_far)) / x_far
+    return np.where(near, series, closed)
+
+
+@adjoint(np.sinc, domain=real, builtin=True)
+def _sinc(x):
+    """Adjoint of ``np.sinc(x) = sin(pi x) / (pi x)``, smooth through 0 at every order.
+
+    >>> import adcheck as ad
+    >>> round(ad.derivative(np.sinc)(0.5), 6), round(ad.derivative(ad.derivative(np.sinc))(0.0), 6)
+    (-1.27324, -3.289868)
+    """
+    return np.sinc(x), lambda dy: (dy * _sinc_slope(x),)
+
+
+# -- real, imag, conj on real arrays -----------------------------------------------------------
+
+
+def refuse_complex(name: str, x: Any) -> None:
+    """Raise :class:`NotDifferentiable` when ``x`` is complex: no rule handles complex yet.
+
+    >>> refuse_complex("real", np.ones(2))
+    >>> refuse_complex("real", np.ones(2) * 1j)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    adcheck.engine.errors.NotDifferentiable: np.real of a complex array: ...
+    """
+    if np.result_type(strip(x)).kind == "c":
+        raise NotDifferentiable(
+            f"np.{name} of a complex array: complex numbers are not supported by adcheck's "
+            "rules yet; differentiate the real and imaginary parts as separate real arrays."
+        )
+
+
+@adjoint(np.real, domain=real, builtin=True)
+def _real(x):
+    """Adjoint of ``np.real`` of a real array: the identity."""
+    refuse_complex("real", x)
+    return np.real(x), lambda dy: (dy,)
+
+
+@adjoint(np.imag, domain=real, builtin=True)
+def _imag(x):
+    """Adjoint of ``np.imag`` of a real array: zeros, whose derivative is 0."""
+    refuse_complex("imag", x)
+    return np.imag(x), lambda dy: (np.zeros_like(dy),)
+
+
+@adjoint(np.conjugate, domain=real, builtin=True)
+def _conjugate(x):
+    """Adjoint of ``np.conjugate`` (``np.conj``) of a real array: the identity."""
+    refuse_complex("conjugate", x)
+    return np.conjugate(x), lambda dy: (dy,)
+
+
+@adjoint(np.real_if_close, domain=real, builtin=True)
+def _real_if_close(a, *args, **kwargs):
+    """Adjoint of ``np.real_if_close`` of a real array: the identity."""
+    refuse_complex("real_if_close", a)
+    return np.real_if_close(a, *args, **kwargs), lambda dy: (dy,) + (None,) * len(args)
+
+
+@adjoint(np.angle, domain=domains.nonzero(), builtin=True)
+def _angle(z, *args, **kwargs):
+    """Adjoint of ``np.angle`` of a real array (0 or pi, a jump at 0): zero."""
+    refuse_complex("angle", z)
+    return np.angle(z, *args, **kwargs), lambda dy: (np.zeros_like(dy),) + (None,) * len(args)
