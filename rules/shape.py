@@ -127,6 +127,42 @@ def draw_array(draw: Any, shape: tuple, low: float = -10.0, high: float = 10.0) 
     return draw(hnp.arrays(np.float64, shape, elements=elements))
 
 
+def draw_float_dtype(draw: Any) -> np.dtype:
+    """float64 or float32 (a hypothesis draw), for domains that check both precisions.
+
+    >>> from hypothesis import find, strategies as st
+    >>> find(st.composite(draw_float_dtype)(), lambda d: d == np.float32)
+    dtype('float32')
+    """
+    from hypothesis import strategies as st
+
+    return np.dtype(draw(st.sampled_from([np.float64, np.float32])))
+
+
+def draw_array_of(draw: Any, shape: tuple, dtype: Any, low: float = -10.0,
+                  high: float = 10.0) -> np.ndarray:
+    """Like :func:`draw_array`, in ``dtype`` (float64 or float32).
+
+    >>> from hypothesis import find, strategies as st
+    >>> find(st.composite(lambda draw: draw_array_of(draw, (2,), np.float32))(),
+    ...      lambda x: True).dtype
+    dtype('float32')
+    """
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    dtype = np.dtype(dtype)
+    if dtype == np.float32:
+        # the float32 numbers inside [low, high]
+        lo, hi = np.float32(low), np.float32(high)
+        lo = lo if float(lo) >= low else np.nextafter(lo, np.float32(np.inf))
+        hi = hi if float(hi) <= high else np.nextafter(hi, np.float32(-np.inf))
+        elements = st.floats(float(lo), float(hi), width=32, allow_subnormal=False)
+    else:
+        elements = st.floats(low, high, width=64, allow_subnormal=False)
+    return draw(hnp.arrays(dtype, shape, elements=elements))
+
+
 def draw_shape(draw: Any, min_dims: int = 0, max_dims: int = 3, max_side: int = 4) -> tuple:
     """A shape with up to ``max_dims`` axes of length 1 to ``max_side``.
 
