@@ -25,6 +25,11 @@ that (``x**5 - 3*x**2 + 1`` near a root, ``exp(-x*x)`` for large ``x``), and the
 error estimate can be a few times too small: raise ``factor`` by the ratio of the
 intermediate values to the result.
 
+For a vector-valued ``g`` this is done per output entry ``i`` (its own ``|g_i|`` and
+``M_i``), and the smallest of those steps is used: every output's truncation stays within
+its bound, and a large output that does not move (``M_i = 0``) cannot set the step of a
+small one that changes fast (``exp`` at ``[-43, 0]``).
+
 ``M`` is estimated, as in FiniteDifferences.jl, with a method of four more points for the
 ``p``-th derivative, whose own step is chosen the same way with one level of adaptation
 fewer. With no adaptation left, ``M`` is assumed to be ``condition · |g|`` (default 10),
@@ -171,13 +176,16 @@ def _balanced_step(
 ) -> np.ndarray:
     """The step minimising ``E(h)`` given ``M`` and ``|g|`` (the default where either is 0)."""
     s = m.stencil
-    big_m = bound.max(axis=1, initial=0.0)
-    eps_g = m.factor * eps * g_scale.max(axis=1, initial=0.0)
+    eps_g = m.factor * eps[:, None] * g_scale
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ratio = (s.q / (s.p - s.q)) * eps_g * s.round_constant / (s.trunc_constant * big_m)
-        h = ratio ** (1.0 / s.p)
-    usable = (big_m > 0) & (eps_g > 0) & np.isfinite(h) & (h > 0)
-    return np.where(usable, h, default)
+        ratio = (s.q / (s.p - s.q)) * eps_g * s.round_constant / (s.trunc_constant * bound)
+        per_output = ratio ** (1.0 / s.p)
+    # Each output has its own best step; the smallest keeps every output's truncation in
+    # check (a constant output, M = 0, asks for none). Taking max M over max |g| instead
+    # would let a large constant output set the step of a small fast-changing one.
+    usable = (bound > 0) & (eps_g > 0) & np.isfinite(per_output) & (per_output > 0)
+    h = np.where(usable, per_output, np.inf).min(axis=1, initial=np.inf)
+    return np.where(np.isfinite(h), h, default)
 
 
 def _default_step(m: FiniteDifferenceMethod, eps: np.ndarray) -> np.ndarray:
