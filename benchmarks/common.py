@@ -115,12 +115,3 @@ def _autograd_version() -> str | None:
         return version("autograd") if peer("autograd") is not None else None
     except Exception:
         return None
-
-
-def one_blas_thread() -> None:
-    """Limit BLAS to one thread (for the MLP benchmark), where threadpoolctl is installed."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1)

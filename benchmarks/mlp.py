@@ -16,12 +16,17 @@ Run: ``python benchmarks/mlp.py [--quick]``
 from __future__ import annotations
 
 import argparse
+import os
 import tracemalloc
 
-import numpy as np
-from common import header, median_time, one_blas_thread, peer, realistic_heap
+# One BLAS thread for every method (set before NumPy, torch or jax load their BLAS).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
 
-import adcheck as ad
+import numpy as np  # noqa: E402
+from common import header, median_time, peer, realistic_heap  # noqa: E402
+
+import adcheck as ad  # noqa: E402
 
 
 def make_problem(batch: int, sizes: tuple[int, ...], seed: int = 0):
@@ -113,7 +118,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few rounds")
     args = parser.parse_args()
-    one_blas_thread()
     realistic_heap(25_000 if args.quick else 250_000)
     batch, sizes = (16, (32, 32, 32, 10)) if args.quick else (256, (512, 512, 512, 10))
     X, Y, params = make_problem(batch, sizes)
