@@ -35,16 +35,16 @@ from adcheck.registry import adjoint
 
 from .reductions import (
     distinct_array,
-    draw_dtype,
     extremum_weights,
     kept_shape,
     others_product,
+    real_array,
     restore,
+    small_array,
 )
 from .shape import (
     NOT_GIVEN,
     broadcast_copy,
-    draw_array,
     draw_axis,
     draw_shape,
     nones,
@@ -183,26 +183,13 @@ def _with_nans(draw: Any, values: Any, ddof: bool = False) -> tuple[tuple, dict]
     return (x,), kwargs
 
 
-def _real(draw: Any, shape: tuple) -> np.ndarray:
-    return draw_array(draw, shape).astype(draw_dtype(draw))
-
-
-def _small(draw: Any, shape: tuple) -> np.ndarray:
-    """Entries in [-2, 2] and sometimes exact zeros (for nanprod)."""
-    from hypothesis import strategies as st
-    from hypothesis.extra import numpy as hnp
-
-    entries = st.one_of(st.floats(-2, 2, width=64, allow_subnormal=False), st.just(0.0))
-    return draw(hnp.arrays(np.float64, shape, elements=entries)).astype(draw_dtype(draw))
-
-
-_NAN_REAL = domains.custom(lambda draw: _with_nans(draw, _real),
+_NAN_REAL = domains.custom(lambda draw: _with_nans(draw, real_array),
                            "0-3 dims with NaN entries, every axis form, keepdims")
-_NAN_SMALL = domains.custom(lambda draw: _with_nans(draw, _small),
+_NAN_SMALL = domains.custom(lambda draw: _with_nans(draw, small_array),
                             "like nansum, entries in [-2, 2] with zeros")
 _NAN_DISTINCT = domains.custom(lambda draw: _with_nans(draw, distinct_array),
                                "like nansum, entries >= 0.3 apart (no ties)")
-_NAN_VAR = domains.custom(lambda draw: _with_nans(draw, _real, ddof=True),
+_NAN_VAR = domains.custom(lambda draw: _with_nans(draw, real_array, ddof=True),
                           "like nansum, ddof 0/1")
 _NAN_STD = domains.custom(lambda draw: _with_nans(draw, distinct_array, ddof=True),
                           "like nanvar, entries >= 0.3 apart (std > 0)")

@@ -36,8 +36,9 @@ from adcheck.registry import adjoint
 from .shape import (
     NOT_GIVEN,
     broadcast_copy,
-    draw_array,
+    draw_array_of,
     draw_axis,
+    draw_float_dtype,
     draw_shape,
     nones,
     normalize_axes,
@@ -103,16 +104,30 @@ def extremum_weights(a: Any, value: Any, kept: tuple, axes: tuple[int, ...]) -> 
     return (hit / ties).astype(np.result_type(a), copy=False)
 
 
-def draw_dtype(draw: Any) -> type:
-    """float64 or float32, for a domain that casts what it drew (a hypothesis draw).
+def real_array(draw: Any, shape: tuple, low: float = -10.0, high: float = 10.0) -> np.ndarray:
+    """Entries in ``[low, high]``, float64 or float32 (drawn at that width: no subnormals).
 
     >>> from hypothesis import find, strategies as st
-    >>> find(st.composite(draw_dtype)(), lambda d: True)
-    <class 'numpy.float64'>
+    >>> find(st.composite(lambda d: real_array(d, (2,)))(), lambda x: x.dtype == np.float32)
+    array([0., 0.], dtype=float32)
+    """
+    return draw_array_of(draw, shape, draw_float_dtype(draw), low, high)
+
+
+def small_array(draw: Any, shape: tuple) -> np.ndarray:
+    """Entries in [-2, 2] and often exact zeros, float64 or float32 (for products).
+
+    >>> from hypothesis import find, strategies as st
+    >>> find(st.composite(lambda d: small_array(d, (2,)))(), lambda x: True)
+    array([0., 0.])
     """
     from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
 
-    return draw(st.sampled_from([np.float64, np.float32]))
+    dtype = draw_float_dtype(draw)
+    width = 32 if dtype == np.float32 else 64
+    entries = st.one_of(st.floats(-2, 2, width=width, allow_subnormal=False), st.just(0.0))
+    return draw(hnp.arrays(dtype, shape, elements=entries))
 
 
 def distinct_array(draw: Any, shape: tuple) -> np.ndarray:
@@ -125,13 +140,11 @@ def distinct_array(draw: Any, shape: tuple) -> np.ndarray:
     """
     from hypothesis import strategies as st
 
+    dtype = draw_float_dtype(draw)
     n = math.prod(shape)
-    ramp = np.array(draw(st.permutations(range(n))), dtype=np.float64) * 0.5 - n / 4
-    noise = draw_array(draw, (n,), -0.1, 0.1)
-    return np.reshape(ramp + noise, shape).astype(draw_dtype(draw))
-
-
-# -- domains ---------------------------------------------------------------------------------
+    ramp = (np.array(draw(st.permutations(range(n)))) * 0.5 - n / 4).astype(dtype)
+    noise = draw_array_of(draw, (n,), dtype, -0.1, 0.1)
+    return np.reshape(ramp + noise, shape)
 
 
 def _reduction_args(draw: Any) -> tuple[tuple, dict]:
@@ -139,7 +152,7 @@ def _reduction_args(draw: Any) -> tuple[tuple, dict]:
     from hypothesis import strategies as st
 
     shape = draw_shape(draw)
-    x = draw_array(draw, shape).astype(draw_dtype(draw))
+    x = real_array(draw, shape)
     axis = draw_axis(draw, len(shape))
     keepdims = draw(st.booleans())
     if draw(st.booleans()):
@@ -150,11 +163,9 @@ def _reduction_args(draw: Any) -> tuple[tuple, dict]:
 def _prod_args(draw: Any) -> tuple[tuple, dict]:
     """Like the other reductions, entries in [-2, 2] and sometimes exact zeros."""
     from hypothesis import strategies as st
-    from hypothesis.extra import numpy as hnp
 
     shape = draw_shape(draw)
-    entries = st.one_of(st.floats(-2, 2, width=64, allow_subnormal=False), st.just(0.0))
-    x = draw(hnp.arrays(np.float64, shape, elements=entries)).astype(draw_dtype(draw))
+    x = small_array(draw, shape)
     return (x,), {"axis": draw_axis(draw, len(shape)), "keepdims": draw(st.booleans())}
 
 

@@ -36,8 +36,8 @@ from adcheck.engine.tape import sum_to
 from adcheck.engine.tracer import strip
 from adcheck.registry import adjoint
 
-from .reductions import distinct_array, draw_dtype, kept_shape, restore
-from .shape import NOT_GIVEN, broadcast_copy, draw_array, draw_axis, draw_shape, nones, reject
+from .reductions import distinct_array, kept_shape, real_array, restore
+from .shape import NOT_GIVEN, broadcast_copy, draw_array_of, draw_axis, draw_shape, nones, reject
 
 
 def _spread_spec(name: str):
@@ -110,8 +110,7 @@ def _spread_args(draw: Any, values: Any) -> tuple[tuple, dict]:
 
 
 def _var_args(draw: Any) -> tuple[tuple, dict]:
-    return _spread_args(draw, lambda draw, shape: draw_array(draw, shape).astype(
-        draw_dtype(draw)))
+    return _spread_args(draw, real_array)
 
 
 def _std_args(draw: Any) -> tuple[tuple, dict]:
@@ -123,8 +122,7 @@ def _average_args(draw: Any) -> tuple[tuple, dict]:
     from hypothesis import strategies as st
 
     shape = draw_shape(draw)
-    dtype = draw_dtype(draw)
-    x = draw_array(draw, shape).astype(dtype)
+    x = real_array(draw, shape)
     form = draw(st.sampled_from(["none", "full", "axes"]))
     axis = draw_axis(draw, len(shape))
     if form == "axes" and axis is not None and len(shape):
@@ -132,7 +130,7 @@ def _average_args(draw: Any) -> tuple[tuple, dict]:
         w_shape = tuple(shape[i] for i in axes)
     else:
         w_shape = shape
-    w = draw_array(draw, w_shape, 0.5, 2.0).astype(dtype)
+    w = draw_array_of(draw, w_shape, x.dtype, 0.5, 2.0)
     returned = draw(st.booleans())
     kwargs = {"keepdims": draw(st.booleans())} if draw(st.booleans()) else {}
     if form == "none":
