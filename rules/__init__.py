@@ -8,3 +8,4 @@ from . import indexing, linalg, nondiff, reductions, shape, ufuncs  # noqa: F401
 from . import copying, creation, selection, stacking  # noqa: F401  (shape and copying: registration)
 from . import nanfunctions, statistics  # noqa: F401  (reductions and scans: registration)
 from . import special  # noqa: F401  (scipy.special: registration; nothing without scipy)
+from . import einsum, products  # noqa: F401  (products and einsum: registration)
