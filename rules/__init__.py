@@ -6,6 +6,6 @@ Importing this package registers every rule. Each rule declares its input domain
 
 from . import indexing, linalg, nondiff, reductions, shape, ufuncs  # noqa: F401  (registration)
 from . import copying, creation, selection, stacking  # noqa: F401  (shape and copying: registration)
-from . import nanfunctions, statistics  # noqa: F401  (reductions and scans: registration)
+from . import nanfunctions, scans, statistics  # noqa: F401  (reductions and scans: registration)
 from . import special  # noqa: F401  (scipy.special: registration; nothing without scipy)
 from . import einsum, products  # noqa: F401  (products and einsum: registration)
