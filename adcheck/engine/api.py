@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 import types
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,7 @@ from ..tree import flatten, is_container, leaf_paths, unflatten
 from .errors import NotDifferentiable
 from .params import Grads, Param, Params
 from .tape import Tape
-from .tracer import Traced, active_params
+from .tracer import Traced, active_params, check_fresh, plain_array
 
 __all__ = ["pullback", "gradient", "derivative", "jacobian", "hessian", "trace", "Trace"]
 
@@ -72,6 +73,8 @@ def _box_leaf(leaf: Any, tape: Tape, name: str) -> tuple[Any, _Input | None]:
         value = np.float64(leaf)
         shape, dtype, kind = (), value.dtype, "python"
     elif isinstance(leaf, (np.ndarray, np.generic)):
+        if t is not np.ndarray and isinstance(leaf, np.ndarray):
+            leaf = plain_array(leaf, f"passed as {name}")
         kind = leaf.dtype.kind
         if kind in "iu":
             value = np.asarray(leaf, dtype=np.float64)
@@ -87,6 +90,8 @@ def _box_leaf(leaf: Any, tape: Tape, name: str) -> tuple[Any, _Input | None]:
         return leaf, None
     slot = tape.new_slot()
     tape.names[slot] = name
+    if kind == "array":
+        tape.add_input(value, name)
     return Traced(value, tape, slot), _Input(slot, shape, dtype, kind)
 
 
@@ -238,14 +243,19 @@ def pullback(f: Callable, *args: Any, include_fn: bool = False) -> tuple[Any, Ca
     >>> pullback(addg, 4, include_fn=True)[1](1.0)
     ({'b': 1.0}, 1.0)
     """
-    y, back, _ = _pullback(f, args, include_fn, Tape())
+    y, back, _ = _pullback(f, args, include_fn, Tape(), guard=True)
     return y, back
 
 
 def _pullback(
-    f: Callable, args: tuple, include_fn: bool, tape: Tape
+    f: Callable, args: tuple, include_fn: bool, tape: Tape, guard: bool = False
 ) -> tuple[Any, Callable, Callable]:
-    """Record ``f(*args)`` on ``tape``; return the value, ``back`` and the raw ``sweep``."""
+    """Record ``f(*args)`` on ``tape``; return the value, ``back`` and the raw ``sweep``.
+
+    With ``guard``, the caller's arrays (inputs and the returned values) are fingerprinted,
+    so that ``back`` raises when one was changed in place before it is called. Constants
+    captured by rules are always kept safe (copied, or fingerprinted and checked).
+    """
     names = _arg_names(f, len(args))
     boxed_args, records = [], []
     for a, name in zip(args, names):
@@ -253,6 +263,9 @@ def _pullback(
         boxed_args.append(boxed)
         records.append(record)
     fn_inputs = _FunctionInputs(f, tape) if include_fn else None
+    if guard:
+        for value, name in tape.inputs:
+            tape.guard(value, f"the argument {name}")
     try:
         if fn_inputs is not None:
             with fn_inputs as g:
@@ -260,15 +273,18 @@ def _pullback(
         else:
             out = f(*boxed_args)
     finally:
-        tape.closed = True
+        tape.close()
 
     out_leaves, out_spec = flatten(out)
     out_slots = []
     values = []
     for leaf in out_leaves:
         if type(leaf) is Traced and leaf._tape is tape:
+            check_fresh(leaf)
             out_slots.append((leaf._slot, leaf.shape, leaf.dtype))
             values.append(leaf._value)
+            if guard and isinstance(leaf._value, np.ndarray):
+                tape.guard(leaf._value, "the value pullback returned")
         else:
             if type(leaf) is Traced and leaf._tape.level > tape.level:
                 raise NotDifferentiable("a traced value of an inner level escaped its pullback")
@@ -277,6 +293,11 @@ def _pullback(
     y = unflatten(out_spec, values)
 
     def sweep(dy: Any) -> dict[int, Any]:
+        if dy is None:
+            raise ValueError(
+                "back(None): pass the cotangent of the output, e.g. back(1.0) for a scalar "
+                "output or back(np.ones_like(y)); a zero cotangent gives zero gradients."
+            )
         if out_spec.kind is None:  # one array out: dy may be any array-like, e.g. a list
             dy_leaves, dy_spec = [dy], out_spec
         else:
@@ -293,6 +314,12 @@ def _pullback(
             if type(d) is not Traced:
                 d = np.asarray(d)
                 if d.dtype != dtype:
+                    if d.dtype.kind == "c":
+                        raise TypeError(
+                            "a complex cotangent for a real output: its imaginary part "
+                            "would be dropped. Pass a real cotangent (its real part is "
+                            "np.real(dy))."
+                        )
                     d = d.astype(dtype)
             if np.shape(d) != shape:
                 raise ValueError(
@@ -300,16 +327,45 @@ def _pullback(
                     "pass one value per output element."
                 )
             seeds[slot] = d if slot not in seeds else seeds[slot] + d
+        tape.verify()
         return tape.backward(seeds)
 
     def back(dy: Any) -> tuple:
         cts = sweep(dy)
         grads = tuple(_grad_tree(r, cts) for r in records)
         if fn_inputs is not None:
-            return (fn_inputs.gradient(cts),) + grads
-        return grads
+            grads = (fn_inputs.gradient(cts),) + grads
+        return _own(grads, dy, tape)
 
     return y, back, sweep
+
+
+def _own(grads: Any, dy: Any, tape: Tape) -> Any:
+    """``grads`` with every array the caller's own: an array that is another gradient's, or
+    shares memory with the cotangent ``dy`` or an input, is copied (rules may return ``dy``
+    itself or views of it, e.g. the adjoints of ``+`` and ``np.concatenate``)."""
+    leaves, spec = flatten(grads)
+    owners: dict[int, list] = {}
+    for a in flatten(dy)[0] + [a for a, _ in tape.inputs]:
+        if isinstance(a, np.ndarray):
+            owners.setdefault(id(_owner(a)), []).append(a)
+    changed = False
+    for i, g in enumerate(leaves):
+        if type(g) is not np.ndarray:
+            continue
+        key = id(_owner(g))
+        others = owners.get(key)
+        if others is not None and any(np.may_share_memory(g, o) for o in others):
+            g = leaves[i] = g.copy()
+            changed = True
+            key = id(g)
+        owners.setdefault(key, []).append(g)
+    return unflatten(spec, leaves) if changed else grads
+
+
+def _owner(a: np.ndarray) -> Any:
+    base = a.base
+    return a if base is None else base
 
 
 def gradient(f: Callable, *args: Any) -> Any:
@@ -328,6 +384,11 @@ def gradient(f: Callable, *args: Any) -> Any:
 
 
 def _scalar_seed(y: Any) -> Any:
+    if y is None:
+        raise ValueError(
+            "gradient needs one scalar output, but the function returned None: is a "
+            "`return` missing?"
+        )
     if type(y) is Traced:
         if y.shape != ():
             raise ValueError(_not_scalar(y.shape))
@@ -342,6 +403,9 @@ def _scalar_seed(y: Any) -> Any:
     if shape != () or not np.issubdtype(np.result_type(y), np.number):
         raise ValueError(_not_scalar(shape) if shape != () else
                          f"gradient needs a real scalar output, got {type(y).__name__}")
+    if np.iscomplexobj(y):
+        raise ValueError("gradient needs a real scalar output, got a complex one; "
+                         "differentiate its real part or its absolute value.")
     return np.ones((), np.result_type(y))
 
 
@@ -355,22 +419,30 @@ def _not_scalar(shape: tuple) -> str:
 def _gradient_params(f: Callable, params: Params) -> Grads:
     tape = Tape()
     slots = []
+    # This thread's parameters only: another thread may record its own gradient over the
+    # same parameters, or use them as constants, at the same time.
+    thread = threading.get_ident()
+    outer = active_params.get(thread)
+    mine = dict(outer) if outer else {}
+    for p in params:
+        slot = tape.new_slot()
+        tape.names[slot] = f"p{len(slots) + 1}"
+        mine[id(p)] = box = Traced(p._data, tape, slot)
+        tape.add_input(box._value)
+        slots.append(slot)
+    active_params[thread] = mine
     try:
-        for p in params:
-            slot = tape.new_slot()
-            tape.names[slot] = f"p{len(slots) + 1}"
-            active_params[id(p)] = Traced(p._data, tape, slot)
-            slots.append(slot)
         y, _, sweep = _pullback(f, (), False, tape)
     finally:
-        for p in params:
-            active_params.pop(id(p), None)
+        if outer is None:
+            del active_params[thread]
+        else:
+            active_params[thread] = outer
     cts = sweep(_scalar_seed(y))
-    by_id = {}
-    for p, slot in zip(params, slots):
-        g = cts.get(slot)
-        by_id[id(p)] = np.zeros(p.shape, p.dtype) if g is None else g
-    return Grads(by_id, params)
+    arrays = [cts.get(slot) for slot in slots]
+    arrays = _own([np.zeros(p.shape, p.dtype) if g is None else g
+                   for p, g in zip(params, arrays)], None, tape)
+    return Grads({id(p): g for p, g in zip(params, arrays)}, params)
 
 
 def derivative(f: Callable) -> Callable:

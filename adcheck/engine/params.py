@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .errors import NotDifferentiable
-from .tracer import active_params
+from .tracer import current_params
 
 __all__ = ["Param", "param", "Params", "Grads"]
 
@@ -32,7 +32,7 @@ __all__ = ["Param", "param", "Params", "Grads"]
 def _plain(a: Any) -> Any:
     """A parameter's traced stand-in while its gradient is recorded, else its array."""
     if type(a) is Param:
-        box = active_params.get(id(a))
+        box = current_params().get(id(a))
         return box if box is not None else a._data
     if type(a) in (list, tuple):
         return type(a)(_plain(b) for b in a)
@@ -62,7 +62,7 @@ class Param:
     # -- NumPy's protocols: the traced stand-in while recorded, the array otherwise ----------
 
     def __array__(self, dtype=None, copy=None):
-        if id(self) in active_params:
+        if id(self) in current_params():
             raise NotDifferentiable(
                 "np.asarray / np.array of a parameter while its gradient is being recorded "
                 "would make it a constant; use the parameter itself in NumPy operations."
@@ -75,7 +75,7 @@ class Param:
         out = kwargs.get("out")
         if out is not None:
             for o in out:
-                if type(o) is Param and id(o) in active_params:
+                if type(o) is Param and id(o) in current_params():
                     raise NotDifferentiable(
                         "a parameter was written in place while its gradient is being "
                         "recorded; compute a new array instead."
@@ -92,7 +92,7 @@ class Param:
     # -- everything else an array does, on the stand-in or the array --------------------------
 
     def __getattr__(self, name: str) -> Any:
-        if name == "flat" and id(self) in active_params:
+        if name == "flat" and id(self) in current_params():
             raise NotDifferentiable(
                 "W.flat reads a parameter's numbers while its gradient is being recorded, "
                 "which would make them constants; use np.ravel(W) instead."
@@ -103,7 +103,7 @@ class Param:
         return _plain(self)[key]
 
     def __setitem__(self, key, value):
-        if id(self) in active_params:
+        if id(self) in current_params():
             raise NotDifferentiable(
                 "a parameter was written into while its gradient is being recorded; compute a "
                 "new array instead (adcheck.numpy.set_at)."
@@ -132,7 +132,7 @@ class Param:
         return complex(_plain(self))
 
     def __copy__(self):
-        box = active_params.get(id(self))
+        box = current_params().get(id(self))
         return box.copy() if box is not None else Param(self._data.copy())
 
     def __deepcopy__(self, memo):

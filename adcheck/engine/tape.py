@@ -20,12 +20,13 @@ import itertools
 import os
 import sys
 import types
+import zlib
 from typing import Any
 
 import numpy as np
 
 from ..tree import rebuild_sequence
-from .errors import RuleError
+from .errors import NotDifferentiable, RuleError
 
 __all__ = ["Tape", "Entry"]
 
@@ -63,7 +64,8 @@ class Tape:
     values of both levels may meet in one operation (the higher level is handled first).
     """
 
-    __slots__ = ("level", "records", "n_slots", "names", "closed", "record_source")
+    __slots__ = ("level", "records", "n_slots", "names", "closed", "record_source", "watch",
+                 "writes", "views", "inputs", "guards", "guarded")
 
     def __init__(self, record_source: bool = False):
         self.level = next(_level_counter)
@@ -73,6 +75,17 @@ class Tape:
         self.names: dict[int, str] = {}  # input slot -> readable name
         self.closed = False
         self.record_source = record_source
+        # True once every use of a traced value must be checked (the tape is closed, or an
+        # in-place write made older values stale): the hot path tests only this flag.
+        self.watch = False
+        # in-place writes others could see: (first slot made after the write, the array
+        # NumPy would have written, what wrote it)
+        self.writes: list[tuple[int, Any, str]] = []
+        self.views: list[tuple[int, Any]] = []  # (slot, value) of outputs that are views
+        self.inputs: list[tuple[Any, str]] = []  # (array, name) of the caller's arrays
+        # arrays the pullbacks read that the caller can change: (array, fingerprint, what)
+        self.guards: list[tuple[Any, Any, str]] = []
+        self.guarded: set[int] = set()  # their ids
 
     @property
     def entries(self) -> list[Entry]:
@@ -83,6 +96,47 @@ class Tape:
         s = self.n_slots
         self.n_slots = s + 1
         return s
+
+    def close(self) -> None:
+        """End the recording: a traced value used from now on raises."""
+        self.closed = True
+        self.watch = True
+
+    def add_input(self, value: Any, name: str = "") -> None:
+        """Note an array of the caller's that a traced input stands for."""
+        from .tracer import strip
+
+        value = strip(value)
+        if isinstance(value, np.ndarray):
+            self.inputs.append((value, name))
+
+    # -- arrays the caller could change before the reverse sweep reads them ------------------
+
+    def keep_constant(self, a: np.ndarray, fn: Any) -> np.ndarray:
+        """What a rule gets for the constant array ``a``: a copy when it is small (so that
+        changing ``a`` later changes nothing, as in NumPy), else ``a`` itself with a
+        fingerprint that :meth:`verify` compares before the reverse sweep reads it."""
+        if a.nbytes <= COPY_BYTES or a.dtype.hasobject:
+            return a.copy(order="K")
+        self.guard(a, f"an array that {_label(fn)} used as a constant{_where()}")
+        return a
+
+    def guard(self, a: np.ndarray, what: str) -> None:
+        """Fingerprint ``a`` now, so that :meth:`verify` can tell whether it was changed."""
+        if id(a) not in self.guarded:
+            self.guarded.add(id(a))
+            self.guards.append((a, fingerprint(a), what))
+
+    def verify(self) -> None:
+        """Raise NotDifferentiable when an array the pullbacks read was changed in place."""
+        for a, fp, what in self.guards:
+            if fingerprint(a) != fp:
+                raise NotDifferentiable(
+                    f"{what} was changed in place after it was used, so the pullback would "
+                    "read the new values while the result was computed from the old ones. "
+                    "Change a copy instead (a = a.copy() before changing it), or call back() "
+                    "before changing it."
+                )
 
     # -- the reverse sweep -------------------------------------------------------------
 
@@ -168,6 +222,39 @@ class Tape:
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
+
+
+# Constants up to this size are copied when a rule captures them; larger ones fingerprinted.
+COPY_BYTES = 4096
+
+
+def fingerprint(a: np.ndarray) -> tuple:
+    """What identifies ``a``'s contents, shape and layout (CRC-32 of its bytes).
+
+    >>> a = np.arange(3.0)
+    >>> before = fingerprint(a)
+    >>> a[1] = 5.0
+    >>> fingerprint(a) == before
+    False
+    """
+    layout = (a.shape, a.strides, a.dtype.str, a.__array_interface__["data"][0])
+    data = a
+    if not data.flags.c_contiguous:
+        data = data.T if data.flags.f_contiguous else np.ascontiguousarray(data)
+    return layout, zlib.crc32(data) if data.size else 0
+
+
+def _label(fn: Any) -> str:
+    from ..registry import function_label
+
+    return function_label(fn)
+
+
+def _where() -> str:
+    source = caller_source()
+    if source is None:
+        return ""
+    return f" at {os.path.basename(source[0])}:{source[1]}"
 
 
 def resolve(grads: tuple) -> tuple:

@@ -13,6 +13,7 @@ assignment into an array) raises :class:`NotDifferentiable` instead.
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,16 @@ __all__ = ["Traced", "apply_primitive", "has_traced", "strip", "cast", "getitem"
 _rules = registry._active
 _nondiff = registry._nondiff
 
-# id(param) -> the Traced standing for it while a gradient over Params is recorded
-active_params: dict[int, Traced] = {}
+# thread ident -> {id(param): the Traced standing for it} while that thread records a gradient
+# over Params. Empty while no thread does, so the hot path pays one truth test for it.
+active_params: dict[int, dict[int, Traced]] = {}
+_get_ident = threading.get_ident
+_NO_PARAMS: dict = {}
+
+
+def current_params() -> dict[int, Traced]:
+    """This thread's parameters being recorded (id(param) -> traced stand-in), often empty."""
+    return active_params.get(_get_ident(), _NO_PARAMS) if active_params else _NO_PARAMS
 
 
 class Traced:
@@ -119,7 +128,7 @@ class Traced:
 
     def __bool__(self) -> bool:
         # Python control flow on values is fine: the branch taken is what gets recorded.
-        return bool(strip(self))
+        return bool(_read(self))
 
     def __setitem__(self, key, value):
         raise NotDifferentiable(
@@ -208,6 +217,8 @@ class Traced:
         return np.squeeze(self, axis)
 
     def astype(self, dtype, copy: bool = True):
+        if not copy and np.dtype(dtype) == self.dtype:
+            return self  # NumPy returns the array itself: a write to one is seen by both
         return cast(self, dtype)
 
     def copy(self, order: str = "K"):
@@ -218,10 +229,10 @@ class Traced:
         return self.copy()
 
     def argmax(self, *args, **kwargs):
-        return np.argmax(strip(self), *args, **kwargs)
+        return np.argmax(_read(self), *args, **kwargs)
 
     def argmin(self, *args, **kwargs):
-        return np.argmin(strip(self), *args, **kwargs)
+        return np.argmin(_read(self), *args, **kwargs)
 
     def tolist(self):
         self._escape("tolist()")
@@ -231,7 +242,7 @@ class Traced:
 
     def __round__(self, ndigits=None):
         # round(x) is piecewise constant, like np.round: the concrete result, a constant.
-        return round(strip(self), ndigits)
+        return round(_read(self), ndigits)
 
     def __getattr__(self, name: str):
         # Only reached for names Traced does not define: ndarray methods and properties.
@@ -271,13 +282,15 @@ class Traced:
                 "Pass the index through a closure instead, e.g. "
                 "adcheck.gradient(lambda x: f(x, i), x)."
             )
+        if t is list:  # NumPy reads a list index as an array (kept apart from the caller's list)
+            key = np.array(key)
         return apply_primitive(getitem, (self, strip(key)), {})
 
     def __neg__(self):
         return apply_unary(np.negative, self)
 
     def __pos__(self):
-        return self
+        return apply_unary(np.positive, self)  # +x is a new array in NumPy
 
     def __abs__(self):
         return apply_unary(np.absolute, self)
@@ -367,22 +380,22 @@ class Traced:
         return np.remainder(other, self)
 
     def __eq__(self, other):  # type: ignore[override]
-        return np.equal(strip(self), strip(other))
+        return np.equal(_read(self), _read(other))
 
     def __ne__(self, other):  # type: ignore[override]
-        return np.not_equal(strip(self), strip(other))
+        return np.not_equal(_read(self), _read(other))
 
     def __lt__(self, other):
-        return np.less(strip(self), strip(other))
+        return np.less(_read(self), _read(other))
 
     def __le__(self, other):
-        return np.less_equal(strip(self), strip(other))
+        return np.less_equal(_read(self), _read(other))
 
     def __gt__(self, other):
-        return np.greater(strip(self), strip(other))
+        return np.greater(_read(self), _read(other))
 
     def __ge__(self, other):
-        return np.greater_equal(strip(self), strip(other))
+        return np.greater_equal(_read(self), _read(other))
 
     __hash__ = object.__hash__
 
@@ -420,7 +433,7 @@ def has_traced(args: tuple, kwargs: dict) -> bool:
             return True
         if (t is list or t is tuple) and any(type(b) is Traced for b in a):
             return True
-        if active_params and id(a) in active_params:
+        if active_params and id(a) in current_params():
             return True
     return any(type(v) is Traced for v in kwargs.values())
 
@@ -456,10 +469,11 @@ def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
                 )
     if tape is None:  # nothing traced after all (e.g. only inactive parameters)
         return fn(*args, **kwargs)
-    if tape.closed:
-        _raise_closed()
+    if tape.watch:
+        _check_uses(tape, [b for a in args for b in (a if type(a) in (list, tuple) else (a,))])
 
-    # Unwrap the top level; remember which arguments were traced at it.
+    # Unwrap the top level; remember which arguments were traced at it. Constant arrays
+    # are kept safe from later changes by the caller (Tape.keep_constant).
     unwrapped = list(args)
     inputs = []
     for pos, a in enumerate(args):
@@ -472,11 +486,18 @@ def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
         elif t is list or t is tuple:
             items = list(a)
             for i, b in enumerate(a):
-                if type(b) is Traced and b._tape is tape:
-                    v = b._value
-                    items[i] = v
-                    inputs.append((pos, i, b._slot, _shape(v), _dtype(v)))
-            unwrapped[pos] = t(items)
+                if type(b) is Traced:
+                    if b._tape is tape:
+                        v = b._value
+                        items[i] = v
+                        inputs.append((pos, i, b._slot, _shape(v), _dtype(v)))
+                else:
+                    items[i] = _constant(tape, b, fn)
+            unwrapped[pos] = rebuild_sequence(t, items) if t is tuple else items
+        else:
+            unwrapped[pos] = _constant(tape, a, fn)
+    if kwargs:
+        kwargs = {k: _constant(tape, v, fn) for k, v in kwargs.items()}
     return _record(fn, tape, unwrapped, kwargs, inputs)
 
 
@@ -493,27 +514,27 @@ def apply_binary(fn: Any, a: Any, b: Any) -> Any:
         else:
             ta = False
     tape = a._tape if ta else b._tape
-    if tape.closed:
-        _raise_closed()
+    if tape.watch:
+        _check_uses(tape, (a, b))
     inputs = []
     if ta:
         va = a._value
         inputs.append((0, -1, a._slot, _shape(va), _dtype(va)))
     else:
-        va = a
+        va = a if a.__class__ is float else _constant(tape, a, fn)
     if tb:
         vb = b._value
         inputs.append((1, -1, b._slot, _shape(vb), _dtype(vb)))
     else:
-        vb = b
+        vb = b if b.__class__ is float else _constant(tape, b, fn)
     return _record(fn, tape, [va, vb], _NO_KWARGS, inputs)
 
 
 def apply_unary(fn: Any, a: Traced) -> Any:
     """:func:`apply_primitive` for ``fn(a)`` with a traced ``a``: unary operators and ufuncs."""
     tape = a._tape
-    if tape.closed:
-        _raise_closed()
+    if tape.watch:
+        _check_uses(tape, (a,))
     v = a._value
     if v.__class__ is _NDARRAY:
         return _record(fn, tape, [v], _NO_KWARGS, [(0, -1, a._slot, v.shape, v.dtype)])
@@ -525,6 +546,96 @@ def _raise_closed():
         "a traced value was used after its pullback finished recording (it escaped the "
         "function being differentiated, e.g. through a global or a closure); return "
         "it from the function instead."
+    )
+
+
+def _check_uses(tape: Tape, args: Any) -> None:
+    """The slow path of a use, once ``tape.watch`` is set: refuse a closed tape or a value
+    that an in-place write made stale."""
+    if tape.closed:
+        _raise_closed()
+    for a in args:
+        if type(a) is Traced and a._tape is tape:
+            check_fresh(a)
+
+
+def check_fresh(t: Traced) -> None:
+    """Raise NotDifferentiable when NumPy would see an in-place write in ``t`` that the tape,
+    which records values, did not apply to it (``h2 = h; h += 1; use(h2)``)."""
+    writes = t._tape.writes
+    if not writes:
+        return
+    value = strip(t)
+    if not isinstance(value, np.ndarray):
+        return
+    for made_after, region, what in writes:
+        if t._slot < made_after and _shares(value, region):
+            raise NotDifferentiable(
+                f"this value was changed in place by {what}: NumPy writes through every "
+                "name and view of an array, so here, where the value is read after that "
+                "write, NumPy would see the new numbers, but the tape recorded the old ones. "
+                "Write the update as a new array (x = x * y instead of x *= y), or copy the "
+                "array before changing it (x = x.copy())."
+            )
+
+
+def _shares(a: np.ndarray, b: np.ndarray) -> bool:
+    if not np.may_share_memory(a, b):
+        return False
+    try:
+        return bool(np.shares_memory(a, b, max_work=10_000))
+    except np.exceptions.TooHardError:
+        return True
+
+
+def _read(x: Any) -> Any:
+    """``strip(x)`` for a use that reads the numbers (a comparison, bool, argmax)."""
+    if type(x) is Traced and x._tape.watch:
+        _check_uses(x._tape, (x,))
+    return strip(x)
+
+
+def _constant(tape: Tape, v: Any, fn: Any) -> Any:
+    """A constant argument as the rule gets it: arrays kept safe from later changes."""
+    c = v.__class__
+    if c is _NDARRAY:
+        return tape.keep_constant(v, fn)
+    if c is list or c is tuple:
+        items = [_constant(tape, b, fn) for b in v]
+        return items if c is list else rebuild_sequence(c, items)
+    if isinstance(v, np.ndarray):
+        return tape.keep_constant(plain_array(v, f"used with a traced value in "
+                                                 f"{registry.function_label(fn)}"), fn)
+    return v
+
+
+def plain_array(a: np.ndarray, where: str) -> np.ndarray:
+    """``a`` as a plain ndarray; np.matrix and masked arrays raise (their operators and
+    masks mean something else than the plain array's, which is what the rules compute)."""
+    if isinstance(a, np.matrix):
+        raise NotDifferentiable(
+            f"an np.matrix {where}: adcheck traces plain arrays, where * is elementwise "
+            "(a matrix's * is a matrix product), so the result would differ from NumPy's. "
+            "Convert it with np.asarray(m) and write matrix products with @."
+        )
+    if isinstance(a, np.ma.MaskedArray):
+        raise NotDifferentiable(
+            f"a masked array {where}: adcheck's rules do not carry a mask, so masked entries "
+            "would count. Fill the masked entries (m.filled(value)) or select the valid ones "
+            "(m.compressed(), np.where(mask, ...)) first."
+        )
+    return a.view(np.ndarray)
+
+
+def _refuse_complex(fn: Any, tape: Tape) -> None:
+    source = caller_source()
+    where = f" (at {source[0]}:{source[1]})" if source else ""
+    raise NotDifferentiable(
+        f"{registry.function_label(fn)} made a complex value{where} from real ones (a complex "
+        "constant, or a function with a complex result). adcheck's rules are real-only so "
+        "far: the gradient would silently drop the imaginary parts. Keep the computation "
+        "real, e.g. carry real and imaginary parts as two real arrays "
+        "(|x·(a+ib)| = |x|·sqrt(a²+b²))."
     )
 
 
@@ -542,23 +653,30 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
     value, pullback = rule.rule(*unwrapped, **kwargs) if kwargs else rule.rule(*unwrapped)
 
     if value.__class__ is _NDARRAY:  # the common case first
-        if value.dtype.kind not in "fc":
-            return value
+        kind = value.dtype.kind
+        if kind != "f":
+            if kind != "c":
+                return value
+            _refuse_complex(fn, tape)
         outputs = tape.n_slots
         tape.n_slots = outputs + 1
         meta = None
+        if value.base is not None or value is unwrapped[0]:
+            value = _note_view(tape, outputs, value, unwrapped)
         result = Traced(value, tape, outputs)
     elif isinstance(value, (tuple, list)):  # several outputs (namedtuples too: np.linalg.eigh)
         kind = type(value)
-        if not any(_is_differentiable_value(v) for v in value):
+        if not any(_is_differentiable_value(v, fn) for v in value):
             return value
         outs = []
         slots = []
         shapes = []
         for v in value:
             shapes.append((_shape(v), _dtype(v)))
-            if _is_differentiable_value(v):
+            if _is_differentiable_value(v, fn):
                 s = tape.new_slot()
+                if isinstance(v, np.ndarray) and v.base is not None:
+                    v = _note_view(tape, s, v, unwrapped)
                 slots.append(s)
                 outs.append(Traced(v, tape, s))
             else:
@@ -568,11 +686,14 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
         outputs: Any = tuple(slots)
         meta = (kind, shapes)
     else:
-        if not _is_differentiable_value(value):
+        if not _is_differentiable_value(value, fn):
             return value
         outputs = tape.n_slots
         tape.n_slots = outputs + 1
         meta = None
+        concrete = strip(value)
+        if isinstance(concrete, np.ndarray) and concrete.base is not None:
+            tape.views.append((outputs, concrete))
         result = Traced(value, tape, outputs)
     source = caller_source() if tape.record_source else None
     # Field order of tape.Entry.
@@ -603,23 +724,39 @@ def _dtype(v: Any) -> np.dtype:
 _FLOAT64 = np.dtype(np.float64)
 
 
-def _is_differentiable_value(v: Any) -> bool:
-    if v.__class__ is np.ndarray:
-        return v.dtype.kind in "fc"
+def _is_differentiable_value(v: Any, fn: Any) -> bool:
+    if type(v) is Traced:
+        return True
     d = getattr(v, "dtype", None)
     if d is None:
-        return isinstance(v, (float, complex)) or type(v) is Traced
-    return d.kind in "fc"
+        if isinstance(v, complex):
+            _refuse_complex(fn, None)
+        return isinstance(v, float)
+    if d.kind == "c":
+        _refuse_complex(fn, None)
+    return d.kind == "f"
+
+
+def _note_view(tape: Tape, slot: int, value: np.ndarray, unwrapped: list) -> np.ndarray:
+    """Remember an output that shares memory with an input (so an in-place write to either
+    is seen by the other, as in NumPy); a rule that returned its input itself gets a view."""
+    if any(value is a for a in unwrapped):
+        value = value.view()
+    tape.views.append((slot, value))
+    return value
 
 
 def _substitute_params(args: tuple) -> tuple:
+    mine = current_params()
+    if not mine:
+        return args
     out = []
     for a in args:
         t = type(a)
         if t is list or t is tuple:
-            a = t(active_params.get(id(b), b) for b in a)
+            a = t(mine.get(id(b), b) for b in a)
         else:
-            a = active_params.get(id(a), a)
+            a = mine.get(id(a), a)
         out.append(a)
     return tuple(out)
 
@@ -686,27 +823,70 @@ _UFUNC_REDUCTIONS = {
 
 
 def _inplace(self: Traced, fn: Any, other: Any, symbol: str) -> Traced:
-    """``self {symbol} other`` as ``self = fn(self, other)``, when NumPy's in-place write
-    could not be seen through another name or view; otherwise NotDifferentiable."""
+    """``self {symbol} other`` as NumPy computes it, recorded as ``self = fn(self, other)``.
+
+    NumPy writes into the array, and every name and view of it sees the change; the tape
+    records a new value instead. That is the same whenever nobody else can see the write.
+    Otherwise the write is remembered, and a later use of a value it would have changed
+    raises (see check_fresh); a write NumPy would make into the caller's array raises here.
+    """
     refs = sys.getrefcount(self)
+    base_refs = _INPLACE_REFS_SELF if other is self else _INPLACE_REFS
     value = strip(self)
-    if isinstance(value, np.ndarray):  # NumPy scalars are immutable: += rebinds there too
-        why = None
-        if refs > _INPLACE_REFS:
-            why = ("another name, container or the caller (for an argument) refers to the "
-                   "same array and would see the change")
-        elif value.base is not None:
-            why = ("it is a view of another array (a slice, reshape or transpose, or an "
-                   "argument of the function), which would change too")
-        elif _has_views(self):
-            why = "a view of it (a slice, reshape or transpose) taken earlier would change too"
-        if why is not None:
-            raise NotDifferentiable(
-                f"x {symbol} y on a traced array: NumPy would write into x in place, and {why}; "
-                "the tape records values, not writes. Write it as a new array: "
-                f"x = x {symbol[:-1]} y (and use adcheck.numpy.set_at for x[i] {symbol} y)."
-            )
-    return apply_binary(fn, self, other)
+    if not isinstance(value, np.ndarray):  # NumPy scalars are immutable: += rebinds there too
+        return apply_binary(fn, self, other)
+    tape = self._tape
+    op = symbol[:-1]
+    owner = _callers_array(tape, value)
+    if owner is not None:
+        raise NotDifferentiable(
+            f"x {symbol} y on a traced array: NumPy would write into {owner} in place (the "
+            "caller's array, or a view of it), a change the tape cannot record. Write it as "
+            f"a new array: x = x {op} y (and use adcheck.numpy.set_at for x[i] {symbol} y)."
+        )
+    if refs > base_refs:
+        seen = "another name or container refers to the same array"
+    elif value.base is not None:
+        seen = "it is a view of another array (a slice, reshape, transpose or alias)"
+    elif _has_views(self, value):
+        seen = "a view of it (a slice, reshape or transpose) was taken earlier"
+    else:
+        seen = ""
+    if seen and not value.flags.writeable:
+        raise NotDifferentiable(
+            f"x {symbol} y on a read-only array (a view such as np.broadcast_to makes): NumPy "
+            f"refuses this write too. Write it as a new array: x = x {op} y."
+        )
+    made_after = tape.n_slots
+    result = apply_binary(fn, self, other)
+    result = _as_written(result, value, symbol)
+    if seen:  # another name or view could see the write: values older than it are stale
+        source = caller_source()
+        where = f" at {source[0]}:{source[1]}" if source else ""
+        tape.writes.append((made_after, value, f"`x {symbol} ...`{where} ({seen})"))
+        tape.watch = True
+    return result
+
+
+def _as_written(result: Any, value: np.ndarray, symbol: str) -> Any:
+    """NumPy's in-place result keeps the array's shape and dtype."""
+    shape = np.shape(strip(result))
+    if shape != value.shape:
+        raise ValueError(
+            f"x {symbol} y: non-broadcastable output operand with shape {value.shape} "
+            f"doesn't match the broadcast shape {shape} (NumPy raises this too)"
+        )
+    if _dtype(strip(result)) != value.dtype:
+        result = cast(result, value.dtype)
+    return result
+
+
+def _callers_array(tape: Tape, value: np.ndarray) -> str | None:
+    """The name of the caller's array that ``value`` shares memory with, if any."""
+    for array, name in tape.inputs:
+        if value is array or (value.base is not None and _shares(value, array)):
+            return f"the argument {name}" if name else "a parameter"
+    return None
 
 
 class _RefProbe:
@@ -718,46 +898,30 @@ def _probe_refs(self, fn, other, symbol):
     return sys.getrefcount(self)  # the same call depth as _inplace's count
 
 
-def _baseline_refs() -> int:
+def _baseline_refs(with_itself: bool) -> int:
     probe: Any = _RefProbe()
-    probe += None
+    if with_itself:
+        probe += probe
+    else:
+        probe += None
     return probe
 
 
-# References to a traced value bound to one name only, counted inside _inplace.
-_INPLACE_REFS = _baseline_refs()
+# References to a traced value bound to one name only, counted inside _inplace (for
+# `x += y` and for `x += x`).
+_INPLACE_REFS = _baseline_refs(False)
+_INPLACE_REFS_SELF = _baseline_refs(True)
 
 
-def _has_views(t: Traced) -> bool:
-    """True when an entry recorded since ``t`` was made takes a view of it."""
+def _has_views(t: Traced, value: np.ndarray) -> bool:
+    """True when an output recorded since ``t`` was made is a view of ``t``'s memory."""
     slot = t._slot
-    for record in reversed(t._tape.records):
-        outs = record[6]
-        if (outs if type(outs) is int else max(outs)) < slot:
+    for s, view in reversed(t._tape.views):
+        if s < slot:
             break  # recorded before t existed
-        fn = record[0]
-        if fn in _VIEW_FUNCTIONS or (fn is getitem and _is_view_key(*record[2])):
-            if any(s == slot for _, _, s, _, _ in record[5]):
-                return True
+        if s != slot and _shares(view, value):
+            return True
     return False
-
-
-def _is_view_key(x: Any, key: Any) -> bool:
-    items = key if type(key) is tuple else (key,)
-    basic = all(k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer))
-                for k in items)
-    scalar = all(isinstance(k, (int, np.integer)) for k in items) and len(items) == np.ndim(x)
-    return basic and not scalar
-
-
-_VIEW_FUNCTIONS = {
-    getattr(np, name) for name in (
-        "reshape", "transpose", "swapaxes", "moveaxis", "ravel", "squeeze", "expand_dims",
-        "broadcast_to", "real", "imag", "diagonal", "atleast_1d", "atleast_2d", "atleast_3d",
-        "split", "array_split", "hsplit", "vsplit", "dsplit", "flip", "fliplr", "flipud",
-        "rot90", "matrix_transpose", "permute_dims", "unstack",
-    ) if hasattr(np, name)
-}
 
 
 # -- ndarray methods and properties, as the NumPy functions -----------------------------------
@@ -774,9 +938,9 @@ _METHODS = {
 
 
 def _conjugate(a: Any) -> Any:
-    # The conjugate of a real array is the array (a copy, as NumPy's); NumPy's complex
-    # conjugate has no rule.
-    return np.positive(a) if a.dtype.kind != "c" else np.conjugate(a)
+    # ndarray.conj() of a real array returns the array itself (a write to one is seen by
+    # both, as in NumPy); NumPy's complex conjugate has no rule.
+    return a if a.dtype.kind != "c" else np.conjugate(a)
 
 
 _METHODS["conj"] = _METHODS["conjugate"] = _conjugate

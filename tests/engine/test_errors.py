@@ -72,7 +72,8 @@ def test_ufunc_keyword_arguments_raise():
         grad(lambda x: np.sin(x, where=True))
 
 
-def test_numpy_function_without_rule_names_it_and_says_how_to_register():
+def test_numpy_function_without_rule_names_it_and_says_how_to_register(monkeypatch):
+    monkeypatch.delitem(ad.registry._active, np.sinc, raising=False)  # others add rules
     with pytest.raises(NotDifferentiable) as info:
         grad(lambda x: np.sinc(x))
     message = str(info.value)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import adcheck as ad
-from adcheck import NotDifferentiable
+from adcheck import NotDifferentiable, registry
 from tests.finite import central
 
 X = np.array([[0.3, -1.2, 2.0], [1.5, 0.7, -0.4]])
@@ -25,7 +25,8 @@ def test_inplace_on_a_slice_view_raises_instead_of_ignoring_the_write():
         return y.sum()
 
     assert f(X) == pytest.approx(3 * X[0].sum() + X[1].sum())
-    with pytest.raises(NotDifferentiable, match=r"x \*= y on a traced array.*a view of another"):
+    message = r"changed in place by `x \*= \.\.\.`.*a view of another array.*x = x \* y"
+    with pytest.raises(NotDifferentiable, match=message):
         ad.gradient(f, X)
 
 
@@ -36,7 +37,8 @@ def test_inplace_on_an_alias_raises():
         out += 1.0  # NumPy: h changes too
         return (h * out).sum()
 
-    with pytest.raises(NotDifferentiable, match=r"x \+= y .*another name"):
+    message = r"changed in place by `x \+= \.\.\.`.*another name or container"
+    with pytest.raises(NotDifferentiable, match=message):
         ad.gradient(f, X)
 
 
@@ -47,7 +49,7 @@ def test_inplace_after_a_view_was_taken_raises():
         h += 1.0
         return (v * h.T).sum()
 
-    with pytest.raises(NotDifferentiable, match="a view of it .* taken earlier"):
+    with pytest.raises(NotDifferentiable, match="a view of it .* was taken earlier"):
         ad.gradient(f, X)
 
 
@@ -90,7 +92,14 @@ def test_inplace_on_fresh_arrays_scalars_copies_and_attributes_still_works():
 # -- ndarray methods: the NumPy function's rule, or an error naming it ------------------------
 
 
-def test_ndarray_methods_without_rules_raise_naming_the_numpy_function():
+def without_rules(monkeypatch, *fns):
+    """Run as if ``fns`` had no adjoint rule (others keep adding rules for them)."""
+    for fn in fns:
+        monkeypatch.delitem(registry._active, fn, raising=False)
+
+
+def test_ndarray_methods_without_rules_raise_naming_the_numpy_function(monkeypatch):
+    without_rules(monkeypatch, np.var, np.cumsum, np.std, np.trace, np.clip)
     for method, name in [("var", "np.var"), ("cumsum", "np.cumsum"), ("std", "np.std"),
                          ("trace", "np.trace")]:
         with pytest.raises(NotDifferentiable, match=f"{name} has no adjoint rule"):
@@ -122,7 +131,8 @@ def test_ndarray_predicates_round_and_conj_are_traced():
     np.testing.assert_allclose(g, expected)
 
 
-def test_divmod_names_the_remainder():
+def test_divmod_names_the_remainder(monkeypatch):
+    without_rules(monkeypatch, np.remainder)
     with pytest.raises(NotDifferentiable, match="np.remainder has no adjoint rule"):
         ad.gradient(lambda x: sum(divmod(x, 0.7)).sum(), X)
 
