@@ -24,7 +24,7 @@ own rule. ``out=`` and ``dtype=`` are rejected.
 >>> import numpy as np
 >>> import adcheck as ad
 >>> ad.gradient(lambda x: np.cumprod(x).sum(), np.array([2.0, 0.0, 3.0]))[0]
-array([1., 2., 0.])
+array([1., 8., 0.])
 """
 
 from __future__ import annotations
