@@ -9,3 +9,4 @@ from . import copying, creation, selection, stacking  # noqa: F401  (shape and c
 from . import nanfunctions, scans, statistics  # noqa: F401  (reductions and scans: registration)
 from . import special  # noqa: F401  (scipy.special: registration; nothing without scipy)
 from . import einsum, products  # noqa: F401  (products and einsum: registration)
+from . import decompositions, matrix_functions, norms  # noqa: F401  (np.linalg: registration)
