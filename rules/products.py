@@ -235,18 +235,25 @@ def _linalg_cross_args(draw: Any) -> tuple[tuple, dict]:
     return (a, b), {"axis": axis}
 
 
-def _vecdot_args(draw: Any) -> tuple[tuple, dict]:
+def _vecdot_args(draw: Any, with_axis: bool = True) -> tuple[tuple, dict]:
     """Vectors with broadcast batch axes; the vector axis last, or chosen by ``axis``."""
     from hypothesis import strategies as st
 
     n = draw(st.integers(1, 3))
     batches = _batches(draw, 2)
     nd = min(len(b) for b in batches) + 1
-    axis = draw(st.integers(-nd, -1))
+    axis = draw(st.integers(-nd, -1)) if with_axis else -1
     # counted from the end, the vector axis is at the same place in both arrays
     shapes = [b[:len(b) + axis + 1] + (n,) + b[len(b) + axis + 1:] for b in batches]
     a, b = _two_operands(draw, *shapes)
-    return (a, b), ({} if axis == -1 and draw(st.booleans()) else {"axis": axis})
+    if not with_axis or (axis == -1 and draw(st.booleans())):
+        return (a, b), {}
+    return (a, b), {"axis": axis}
+
+
+def _ufunc_vecdot_args(draw: Any) -> tuple[tuple, dict]:
+    """Without ``axis=``: adcheck's tracer passes no keywords to ufuncs such as np.vecdot."""
+    return _vecdot_args(draw, with_axis=False)
 
 
 def _matvec_args(draw: Any) -> tuple[tuple, dict]:
@@ -634,8 +641,8 @@ def _vecdot_spec(x1, x2, /, *, axis=-1, out=None, dtype=None):
     return axis
 
 
-@adjoint(np.vecdot, domain=domains.custom(_vecdot_args, "vectors with broadcast batch axes, "
-                                          "axis, float64/32"),
+@adjoint(np.vecdot, domain=domains.custom(_ufunc_vecdot_args, "vectors with broadcast batch "
+                                          "axes, float64/32"),
          builtin=True)
 def _vecdot(*args, **kwargs):
     """Adjoint of ``np.vecdot`` (real): each operand gets ``dy`` times the other.
