@@ -12,7 +12,8 @@ not NaN:
 - ``nanvar``/``nanstd``: as ``var``/``std`` with the mean and ``n`` of the non-NaN entries;
   ``nanstd`` gives 0 where the spread is 0.
 
-A group of only NaN entries has a NaN value (NumPy warns) and a zero cotangent. ``axis`` and
+A group of only NaN entries gets a zero cotangent (its value is NaN, with NumPy's warning, or
+0 for ``nansum`` and 1 for ``nanprod``). ``axis`` and
 ``keepdims`` (and ``ddof``/``correction``) are supported; ``out=``, ``dtype=``,
 ``initial=``, ``where=`` and ``mean=`` are rejected with :class:`~adcheck.NotDifferentiable`.
 
@@ -127,7 +128,7 @@ def _nancentered(a, mask, axes):
 def _nanvar_back(a, value, mask, axes, kept, ddof, dy):
     centered, count = _nancentered(a, mask, axes)
     d = np.where(count > ddof, count - ddof, np.nan)  # NumPy's value is NaN/inf there too
-    return restore(dy, kept) * 2.0 * centered / d
+    return np.where(mask, 0.0, restore(dy, kept) * 2.0 * centered / d)
 
 
 def _nanstd_back(a, value, mask, axes, kept, ddof, dy):
@@ -136,7 +137,7 @@ def _nanstd_back(a, value, mask, axes, kept, ddof, dy):
     s = restore(value, kept)
     flat = np.equal(strip(s), 0)  # constant: groups whose non-NaN entries are all equal
     g = restore(dy, kept) * centered / (d * np.where(flat, 1.0, s))
-    return np.where(flat, 0.0, g)
+    return np.where(flat | mask, 0.0, g)
 
 
 def _nan_rule(fn: Any, name: str, spec: Any, back_of: Any) -> Any:
