@@ -1,4 +1,4 @@
-"""Reduction rules (sum, mean, prod, max/amax, min/amin) against central differences and
+"""Reduction rules (sum, mean, prod, max/amax, min/amin, ptp) against central differences and
 analytic derivatives: axes (negative, tuples, none), keepdims, zeros in prod, ties in max,
 float32, 0-d arrays, second derivatives, and the keyword arguments they refuse."""
 
@@ -228,3 +228,34 @@ def test_rule_on_its_declared_domain(fn, data):
     g = vjp(f, x, w)
     assert g.shape == x.shape
     np.testing.assert_allclose(g, central_vjp(f, x, w), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", AXES, ids=str)
+def test_ptp_matches_central_differences(axis, keepdims):
+    f = lambda x: np.ptp(x, axis=axis, keepdims=keepdims)
+    w = np.random.default_rng(1).normal(size=np.shape(f(X3)))
+    np.testing.assert_allclose(vjp(f, X3, w), central_vjp(f, X3, w), rtol=1e-6, atol=1e-8)
+
+
+def test_ptp_analytic_ties_and_single_entries():
+    (g,) = ad.gradient(np.ptp, np.array([1.0, 4.0, -2.0, 4.0, -2.0]))
+    np.testing.assert_array_equal(g, [0.0, 0.5, -0.5, 0.5, -0.5])
+    x = np.array([[3.0, -1.0, 4.0], [1.0, 5.0, 4.0]])
+    (g,) = ad.gradient(lambda x: (np.ptp(x, axis=0) * np.array([1.0, 2.0, 3.0])).sum(), x)
+    np.testing.assert_array_equal(g, [[1.0, -2.0, 0.0], [-1.0, 2.0, 0.0]])
+    # a group of one entry: ptp is constantly 0
+    (g,) = ad.gradient(lambda x: np.ptp(x, axis=1).sum(), np.ones((3, 1)))
+    np.testing.assert_array_equal(g, np.zeros((3, 1)))
+    (g,) = ad.gradient(np.ptp, np.array(2.0))
+    assert g == 0.0
+
+
+def test_ptp_float32_and_refused_out():
+    x = X3.astype(np.float32)
+    (g,) = ad.gradient(lambda x: (np.ptp(x, axis=-1) * np.arange(6.0).reshape(2, 3)).sum(), x)
+    assert g.dtype == np.float32
+    expected = central_vjp(lambda x: np.ptp(x, axis=-1), X3, np.arange(6.0).reshape(2, 3))
+    np.testing.assert_allclose(g, expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ad.NotDifferentiable, match=r"np\.ptp\(\.\.\., out="):
+        ad.gradient(lambda x: np.ptp(x, out=np.zeros(())), np.array([1.0, 2.0]))
