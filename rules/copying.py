@@ -313,11 +313,10 @@ def _insert_args(draw: Any) -> tuple[tuple, dict]:
     if draw(st.booleans()):
         obj: Any = draw(st.integers(-length, length))
         # a scalar position: one slice of x's shape along axis (or a broadcastable value)
-        rest = () if axis is None else tuple(np.delete(shape, axis))
+        rest = () if axis is None else tuple(int(s) for s in np.delete(shape, axis))
         vshape = draw(st.sampled_from([(), rest, (1,) * len(rest)]))
     else:
         obj = draw(st.lists(st.integers(-length, length), min_size=1, max_size=3))
-        rest = () if axis is None else tuple(np.delete(shape, axis))
         vshape = draw(st.sampled_from([(), (len(obj),)]))
         if axis is not None and vshape == (len(obj),):
             vshape = tuple(len(obj) if i == axis % n else s for i, s in enumerate(shape))

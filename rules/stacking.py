@@ -58,13 +58,15 @@ def _stack_spec(tup, *, dtype=None, casting="same_kind"):
     return dtype
 
 
-def _joined(fn: Any, name: str, promote: Any, axis_of: Any, domain: Any, doc: str) -> None:
-    """Register the rule of ``fn``: ``promote`` each input, then concatenate along an axis."""
+def _joined(fn: Any, name: str, promote: Any, axis_of: Any, domain: Any, doc: str,
+            compute: Any = None) -> None:
+    """Register the rule of ``fn``: ``promote`` each input, then concatenate along an axis.
+    ``compute`` makes the value when it is not ``fn`` itself (a deprecated alias)."""
 
     def rule(*args, **kwargs):
         tup = args[0]
         reject(name, dtype=_stack_spec(*args, **kwargs))
-        value = fn(*args, **kwargs)
+        value = (compute or fn)(*args, **kwargs)
         as_list = isinstance(tup, (list, tuple))
         shapes = [np.shape(a) for a in tup] if as_list else [np.shape(tup)[1:]] * len(tup)
         promoted = [_shape_after(promote, s) for s in shapes]
@@ -129,7 +131,8 @@ for _name, (_promote, _axis_of, _min_dims) in _JOINS.items():
         _joined(getattr(np, _name), _name, _promote, _axis_of,
                 domains.custom(_join_args(_promote, _axis_of, _min_dims),
                                "1-3 arrays (lists, tuples or one stacked array), 0-3 dims"),
-                f"Adjoint of np.{_name}: the cotangent is cut into one piece per input.")
+                f"Adjoint of np.{_name}: the cotangent is cut into one piece per input.",
+                np.vstack if _name == "row_stack" else None)  # without the deprecation warning
 
 
 def _append_spec(arr, values, axis=None):
