@@ -22,16 +22,18 @@ import numpy as np
 
 from .. import registry
 from ..fd import FiniteDifferenceMethod
-from ..tree import flatten
+from ..tree import flatten, is_container, unflatten
 from .compare import Outcome, compare_fast, compare_full
-from .lines import LineEstimator, NotEvaluable
+from .lines import NotEvaluable
+from .oracle import Oracle
 from .problem import PullError, RuleProblem, parameter_names
-from .result import CheckResult, Failure, GradientMismatch
+from .result import CheckResult, Failure, GradientMismatch, check_policy
 from .rounding import RoundingProbe
 from .structural import Snapshot, compare_primal, deep_copy_args, pullback_checks
 from .tolerance import Tolerance
 
 __all__ = ["check_adjoint", "run_rule_check", "choose_mode", "FULL_MAX_INPUTS",
+           "promote_integer_inputs",
            "FULL_MAX_OUTPUTS", "rule_for", "validate_inputs", "validate_options"]
 
 # auto mode is full mode up to these sizes (input entries, output entries).
@@ -69,7 +71,7 @@ def compare_values(problem: Any, mode: str, fdm: FiniteDifferenceMethod | None,
                    cotangents: tuple = (), fail_fast: bool = False) -> tuple[Outcome, str, int]:
     """Run full or fast mode; failures to evaluate become ``error`` failures."""
     mode = choose_mode(mode, problem.n, problem.m)
-    est = LineEstimator(problem, fdm)
+    est = Oracle(problem, fdm)
     tols = tolerances_for(problem, atol, rtol)
     try:
         probe: RoundingProbe | None = RoundingProbe(problem, per_entry=mode == "full")
@@ -133,20 +135,77 @@ def validate_inputs(args: tuple, names: list[str] | None = None) -> None:
                                  "(finite differences are taken around them)")
 
 
+def _is_integer_input(a: Any) -> bool:
+    if isinstance(a, (bool, np.bool_)):
+        return False
+    if isinstance(a, (int, np.integer)):
+        return True
+    return isinstance(a, np.ndarray) and a.dtype.kind in "iu"
+
+
+def promote_integer_inputs(rule: Callable, args: tuple, kwargs: dict,
+                           names: list[str] | None = None) -> tuple[tuple, list[str]]:
+    """Integer positional inputs the rule differentiates, promoted to float64, and a note.
+
+    An integer argument is differentiated (as ``adcheck.gradient`` and ``gradcheck`` do,
+    promoted to float) when the rule's pullback returns a cotangent for it, not ``None``;
+    axes, shapes, counts and indices (``None``) stay as they are.
+
+    >>> import adcheck as ad
+    >>> rule = ad.registry.lookup(np.square).rule
+    >>> promote_integer_inputs(rule, (np.array([1, 2]),), {})
+    ((array([1., 2.]),), ['integer input x promoted to float64 (as adcheck.gradient does): the rule is checked at the float values'])
+    """  # noqa: E501
+    ints = [i for i, a in enumerate(args) if _is_integer_input(a)]
+    if not ints:
+        return args, []
+    try:
+        with np.errstate(all="ignore"):
+            value, back = rule(*args, **kwargs)
+            leaves, spec = flatten(value)
+            ones = [np.ones(np.shape(v)) for v in leaves]
+            dy = ones[0] if not is_container(value) else (
+                tuple(ones) if type(value) in (tuple, list) else unflatten(spec, ones))
+            grads = back(dy)
+    except Exception:  # noqa: BLE001  (the check itself will report what goes wrong)
+        return args, []
+    if not isinstance(grads, (tuple, list)) or len(grads) != len(args):
+        return args, []
+    promote = [i for i in ints if grads[i] is not None]
+    if not promote:
+        return args, []
+    new = list(args)
+    for i in promote:
+        a = args[i]
+        new[i] = np.asarray(a, dtype=np.float64) if isinstance(a, np.ndarray) else (
+            np.float64(a) if isinstance(a, np.integer) else float(a))
+    names = names or parameter_names([rule], len(args))
+    which = ", ".join(names[i] if i < len(names) else f"argument {i}" for i in promote)
+    plural = "s" if len(promote) > 1 else ""
+    return tuple(new), [f"integer input{plural} {which} promoted to float64 (as "
+                        "adcheck.gradient does): the rule is checked at the float values"]
+
+
 def run_rule_check(fn: Any, rule: Callable, args: tuple, kwargs: dict, *, mode: str = "auto",
                    fdm: FiniteDifferenceMethod | None = None, atol: float | None = None,
                    rtol: float | None = None, seed: int | None = None,
                    cotangents: tuple = (), name: str | None = None,
                    location: str | None = None, kind: str = "check_adjoint",
-                   fail_fast: bool = False) -> CheckResult:
+                   fail_fast: bool = False, inconclusive: str = "fail",
+                   nondet_tol: float | None = None) -> CheckResult:
     """Check ``rule`` against ``fn`` at ``args`` and return the result (never raises for a
     wrong rule). ``cotangents`` are extra flat output cotangents to compare (``verify``);
-    ``fail_fast`` stops at the first wrong value found (for shrinking)."""
+    ``fail_fast`` stops at the first wrong value found (for shrinking); ``inconclusive`` and
+    ``nondet_tol`` are as in :func:`check_adjoint`."""
     seed = new_seed() if seed is None else int(seed)
     rng = np.random.default_rng(seed)
     name = name or registry.function_name(fn)
-    result = CheckResult(passed=False, kind=kind, name=name, location=location, seed=seed)
+    result = CheckResult(passed=False, kind=kind, name=name, location=location, seed=seed,
+                         inconclusive_policy=check_policy(inconclusive))
     failures = result.failures
+    args, promoted = promote_integer_inputs(rule, tuple(args), kwargs,
+                                            parameter_names([rule, fn], len(args)))
+    result.notes += promoted
     inputs = Snapshot((args, kwargs), "")
     try:
         with np.errstate(all="ignore"):
@@ -177,9 +236,9 @@ def run_rule_check(fn: Any, rule: Callable, args: tuple, kwargs: dict, *, mode: 
                                 f"{type(exc).__name__}: {exc}"))
         return result
     _finish(result, problem, rng, mode, fdm, atol, rtol, cotangents, saved=value,
-            fail_fast=fail_fast)
+            fail_fast=fail_fast, nondet_tol=nondet_tol)
     _mutation(inputs, failures, "the pullback")
-    result.passed = not any(f.kind != "kink" for f in failures)
+    result.decide()
     return result
 
 
@@ -203,7 +262,8 @@ def _input_label(label: str) -> str:
 
 def _finish(result: CheckResult, problem: Any, rng: np.random.Generator, mode: str,
             fdm: FiniteDifferenceMethod | None, atol: float | None, rtol: float | None,
-            cotangents: tuple, saved: Any, fail_fast: bool = False) -> None:
+            cotangents: tuple, saved: Any, fail_fast: bool = False,
+            nondet_tol: float | None = None) -> None:
     """Structural checks, then values; fill ``result`` with what they found and cost."""
     failures = result.failures
     if problem.m == 0:
@@ -211,10 +271,11 @@ def _finish(result: CheckResult, problem: Any, rng: np.random.Generator, mode: s
     if problem.n == 0:
         result.notes.append("no differentiable (floating-point) input: only the structure of "
                             "the pullback was checked")
-    structural = pullback_checks(problem, rng, saved=saved) if problem.m else []
+    structural = (pullback_checks(problem, rng, saved=saved, nondet_tol=nondet_tol)
+                  if problem.m else [])
     failures += structural
     fatal = any(f.kind in ("count", "error") and f.path is None for f in structural)
-    if fail_fast and any(f.kind != "kink" for f in failures):
+    if fail_fast and any(f.kind not in ("kink", "inconclusive") for f in failures):
         fatal = True
     if problem.n and problem.m and not fatal:
         out, used, _ = compare_values(problem, mode, fdm, atol, rtol, rng, cotangents,
@@ -223,12 +284,13 @@ def _finish(result: CheckResult, problem: Any, rng: np.random.Generator, mode: s
         result.notes += out.notes
         result.mode = used
         result.max_error, result.tolerance = out.max_error, out.tolerance
+        result.worst_ratio, result.largest_error = out.ratio, out.largest
         if out.rounding and out.rounding_dtype:
             result.rounding, result.rounding_dtype = out.rounding, out.rounding_dtype
         result.probes = out.probes
     result.evaluations = problem.evaluations
     result.pullbacks = problem.pullbacks
-    result.passed = not any(f.kind != "kink" for f in failures)
+    result.decide()
 
 
 def rule_for(fn: Any, who: str) -> registry.Rule:
@@ -262,6 +324,7 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
                   fdm: FiniteDifferenceMethod | None = None, atol: float | None = None,
                   rtol: float | None = None, seed: int | None = None,
                   raise_exception: bool = True, fn_kwargs: dict | None = None,
+                  inconclusive: str = "fail", nondet_tol: float | None = None,
                   **kwargs: Any) -> CheckResult:
     """Check the rule registered for ``fn`` at ``args`` against finite differences of ``fn``.
 
@@ -276,6 +339,13 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
     ``atol``/``rtol`` add to the tolerance (see :mod:`adcheck.check.tolerance`); ``seed``
     fixes the random probes. Besides values, the shapes, dtypes and count of the
     cotangents, linearity, mutation, NaN and the primal value are checked.
+
+    A comparison the finite differences cannot decide even on other steps (their error
+    bound is not small beside the values compared, see :mod:`adcheck.check.decided`) is
+    *inconclusive*: a failure with its reason, or with ``inconclusive="warn"`` a pass that
+    lists it (``result.verdict == "inconclusive"``). Calling the pullback twice with the
+    same ``Δ`` may differ by rounding (a sum in another order); ``nondet_tol`` bounds that
+    difference absolutely (``0.0``: bit for bit; default: a few ulps of the terms).
 
     Returns a :class:`CheckResult`; a failure raises :class:`GradientMismatch` (an
     ``AssertionError`` whose message is the report) unless ``raise_exception=False``.
@@ -298,9 +368,11 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
     validate_options(atol, rtol)
     validate_inputs(args)
     all_kwargs = {**kwargs, **(fn_kwargs or {})}
+    check_policy(inconclusive)
     result = run_rule_check(rule_obj.fn, rule_obj.rule, args, all_kwargs, mode=mode, fdm=fdm,
                             atol=atol, rtol=rtol, seed=seed, name=rule_obj.name,
-                            location=rule_obj.source)
+                            location=rule_obj.source, inconclusive=inconclusive,
+                            nondet_tol=nondet_tol)
     if not result.passed:
         result.details.append(f"replay: the probes used seed={result.seed}")
     if raise_exception and not result.passed:

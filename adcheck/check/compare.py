@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .lines import LineEstimate, LineEstimator, hull, outside
+from .decided import NORMWISE, RESOLVE, decided_dot, scale_candidates, undecided_ratio
+from .lines import LineEstimate, LineEstimator, NotEvaluable, hull, outside
+from .oracle import Oracle
 from .probes import Probe, balance, bisect, plan
 from .problem import Problem
 from .result import Failure
@@ -43,6 +45,10 @@ __all__ = ["Outcome", "compare_full", "compare_fast", "MAX_LISTED"]
 
 # Value failures kept per check (the worst first); the rest are counted in a note.
 MAX_LISTED = 20
+# A shorter or one-sided stencil overrules one whose error bound failed only if it is this
+# precise (relative to the values compared); for functions evaluated in float32, STRICT_LOW.
+STRICT = 1e-6
+STRICT_LOW = 1e-3
 
 
 @dataclass
@@ -58,9 +64,13 @@ class Outcome:
     # The part of ``tolerance`` allowed for low-precision rounding (see adcheck.check.rounding)
     rounding: float = 0.0
     rounding_dtype: str = ""
+    # the largest |error| of any comparison (``max_error`` is the error of the worst ratio)
+    largest: float = 0.0
 
     def record(self, error: float, tol: float, rounding: float = 0.0) -> None:
         """Keep ``(error, tol)`` if it is the closest to failing seen so far."""
+        if error > self.largest or math.isnan(error):
+            self.largest = float(error) if not math.isnan(error) else math.inf
         if math.isnan(error):
             ratio = math.inf
         elif tol > 0:
@@ -141,16 +151,23 @@ def compare_full(problem: Problem, est: LineEstimator, tols: list[Tolerance],
                  rounding: RoundingProbe | None = None) -> Outcome:
     """Every entry of the Jacobian: finite-difference columns against basis-cotangent rows.
 
-    With ``fail_fast``, stop at the first column with a confirmed wrong entry.
+    A column whose comparisons the finite differences cannot decide (see
+    :mod:`adcheck.check.decided`) is measured again on other scales; what stays undecided is
+    reported ``inconclusive``. With ``fail_fast``, stop at the first column with a confirmed
+    wrong entry.
     """
+    est = as_oracle(est)
     n, m = problem.n, problem.m
     out = Outcome()
     jac = np.zeros((m, n))
     err = np.zeros((m, n))
+    entry_scale = np.tile(np.asarray(problem.scales, dtype=float), (m, 1))
+    lines: dict = {}  # (column, scale) -> the line measured there
     for j in range(n):
         v = np.zeros(n)
         v[j] = problem.scales[j]
         line = est.estimate(v)
+        lines[(j, float(problem.scales[j]))] = line
         jac[:, j] = line.value / problem.scales[j]
         err[:, j] = line.error / problem.scales[j]
     out.probes = n
@@ -166,6 +183,8 @@ def compare_full(problem: Problem, est: LineEstimator, tols: list[Tolerance],
         r = rounding_of(rounding, d, n)
         if r is not None:
             rnd[i] = r
+    undecided = _measure_undecided(problem, est, jac, err, rows, usable, entry_scale, lines,
+                                   out)
     slack = np.stack([slack_vector(problem, tols, rows[i]) for i in range(m)]) if m else rows
     if rnd.any():
         slack = slack + rnd
@@ -176,36 +195,145 @@ def compare_full(problem: Problem, est: LineEstimator, tols: list[Tolerance],
     bad = (diff > tol) & usable[None, :]
     skip = np.zeros_like(bad)
     for j in np.unique(np.nonzero(bad)[1]):
-        _confirm_column(problem, est, j, jac, err, rows, slack, bad, tol, skip, out, rnd,
-                        rounding)
+        for scale in np.unique(entry_scale[bad[:, j], j]):
+            part = np.zeros_like(bad)
+            part[:, j] = bad[:, j] & (entry_scale[:, j] == scale)
+            _confirm_column(problem, est, j, jac, err, rows, slack, part, tol, skip, out, rnd,
+                            rounding, float(scale), lines.get((j, float(scale))))
         if fail_fast and any(f.kind == "value" for f in out.failures):
             break
     for i, j in zip(*np.nonzero(usable[None, :] & np.isfinite(rows) & ~skip)):
         out.record(float(diff[i, j]), float(tol[i, j]), float(rnd[i, j]))
     if fail_fast and any(f.kind == "value" for f in out.failures):
         return out
+    failed = {f.path for f in out.failures}
+    _report_undecided(problem, undecided & ~bad & ~skip & usable[None, :], jac, err, rows,
+                      failed, out)
     for d in cotangents:
         _compare_cotangent(problem, tols, np.asarray(d, float), jac, err, out, rounding)
     _trim(out)
     return out
 
 
-def _confirm_column(problem: Problem, est: LineEstimator, j: int, jac: np.ndarray,
+def as_oracle(est: LineEstimator) -> Oracle:
+    """``est`` as an :class:`~adcheck.check.oracle.Oracle` (the same problem and method)."""
+    if isinstance(est, Oracle):
+        return est
+    return Oracle(est.problem, est.base)
+
+
+def _measure_undecided(problem: Problem, est: Oracle, jac: np.ndarray, err: np.ndarray,
+                       rows: np.ndarray, usable: np.ndarray, entry_scale: np.ndarray,
+                       lines: dict, out: Outcome) -> np.ndarray:
+    """Measure undecided columns again on other scales; each undecided entry takes the
+    measurement that decides it best (its scale is kept in ``entry_scale``, the line in
+    ``lines[(j, scale)]``, for the confirmation). Returns what is still undecided."""
+    peak = est.peak()
+    ratio = undecided_ratio(rows, jac, SAFETY * err, problem.x0, peak)
+    for j in range(problem.n):
+        if not usable[j] or not (ratio[:, j] > RESOLVE).any():
+            continue
+        for scale in scale_candidates(float(problem.scales[j])):
+            v = np.zeros(problem.n)
+            v[j] = scale
+            try:
+                line = est.estimate(v)
+            except NotEvaluable:
+                continue
+            out.probes += 1
+            value, error = line.value / scale, line.error / scale
+            cand = undecided_ratio(rows[:, [j]], value[:, None], SAFETY * error[:, None],
+                                   problem.x0[[j]], peak)[:, 0]
+            better = (ratio[:, j] > RESOLVE) & (cand < ratio[:, j])
+            if better.any():
+                lines[(j, scale)] = line
+                jac[better, j], err[better, j] = value[better], error[better]
+                ratio[better, j] = cand[better]
+                entry_scale[better, j] = scale
+            if not (ratio[:, j] > RESOLVE).any():
+                break
+    return ratio > RESOLVE
+
+
+def _report_undecided(problem: Problem, undecided: np.ndarray, jac: np.ndarray,
+                      err: np.ndarray, rows: np.ndarray, failed: set, out: Outcome) -> None:
+    """One ``inconclusive`` failure per undecided input entry (its worst output)."""
+    m = problem.m
+    listed = 0
+    columns = np.unique(np.nonzero(undecided)[1])
+    for j in columns:
+        i = int(np.argmax(np.where(undecided[:, j], err[:, j], -1.0)))
+        k, local = _leaf_of(problem, int(j))
+        leaf = problem.leaves[k]
+        name = leaf.entry_name(local)
+        if name in failed:
+            continue
+        listed += 1
+        if listed > MAX_LISTED:
+            continue
+        what = f"∂{getattr(problem, 'out_name', 'y')}[{i}]/∂{name}" if m > 1 else name
+        u = SAFETY * err[i, j]
+        out.failures.append(Failure(
+            "inconclusive",
+            f"{what}: finite differences cannot decide: their error bound {u:.3g} is not "
+            f"small beside the values compared (adjoint {rows[i, j]:.6g}, finite "
+            f"differences {jac[i, j]:.6g}), at every step tried (relative to |x| and absolute)",
+            argument=leaf.position, index=leaf.entry_index(local), expected=float(jac[i, j]),
+            got=float(rows[i, j]), path=name, tolerance=float(u)))
+    if listed > MAX_LISTED:
+        out.notes.append(f"{listed} entries are inconclusive; the first {MAX_LISTED} are listed")
+
+
+def _strict_limit(est: Oracle) -> float:
+    """How precise an opinion must be to overrule a stencil whose error bound failed."""
+    return STRICT if est._coarse_eps <= 1e-15 else STRICT_LOW
+
+
+def cleared_locally(got: float, fd: float, u_first: float,
+                    opinions: list[tuple[float, float]], slack: float, floor: float,
+                    strict: float) -> bool:
+    """True when shorter or one-sided stencils clear ``got`` where the first stencil did not.
+
+    Only when some opinion contradicts the first estimate (their intervals ``value ± u`` are
+    disjoint: the first stencil's error bound did not hold, the function is not smooth on its
+    span), and only by an opinion precise to ``strict`` of the values compared.
+
+    >>> cleared_locally(1.0, 0.99999491, 1e-7, [(1.0, 1e-12)], 0.0, 0.0, 1e-6)
+    True
+    >>> cleared_locally(1.1, 1.0, 1e-7, [(1.0, 1e-12)], 0.0, 0.0, 1e-6)
+    False
+    """
+    if not any(abs(value - fd) > u + u_first for value, u in opinions):
+        return False
+    for value, u in opinions:
+        ref = max(abs(got), abs(value), floor)
+        if abs(got - value) <= u + slack and u <= strict * ref:
+            return True
+    return False
+
+
+def _confirm_column(problem: Problem, est: Oracle, j: int, jac: np.ndarray,
                     err: np.ndarray, rows: np.ndarray, slack: np.ndarray, bad: np.ndarray,
                     tol: np.ndarray, skip: np.ndarray, out: Outcome,
-                    rnd: np.ndarray | None = None, rounding: RoundingProbe | None = None) -> None:
-    """Second opinion and kink test for the failing entries of column ``j``.
+                    rnd: np.ndarray | None = None, rounding: RoundingProbe | None = None,
+                    scale: float | None = None, first: LineEstimate | None = None) -> None:
+    """Second opinion, local opinions and kink test for the failing entries of column ``j``.
 
     Entries the second opinion clears get their tolerance widened to their error (they
-    were noise); kinks are marked in ``skip`` (not counted in ``max_error``).
+    were noise); so do entries that shorter or one-sided stencils clear where the first
+    stencil's error bound did not hold (:func:`cleared_locally`); kinks are marked in
+    ``skip`` (not counted in ``max_error``).
     """
-    scale = problem.scales[j]
+    scale = problem.scales[j] if scale is None else scale
     v = np.zeros(problem.n)
     v[j] = scale
     alts = est.alternatives(v)
     out.probes += len(alts)
     sides = None
+    local: list[LineEstimate] | None = None
     m = problem.m
+    peak = est.peak()
+    strict = _strict_limit(est)
     for i in np.nonzero(bad[:, j])[0]:
         got = rows[i, j]
         others = [(a.value[i] / scale, a.error[i] / scale) for a in alts]
@@ -228,6 +356,16 @@ def _confirm_column(problem: Problem, est: LineEstimator, j: int, jac: np.ndarra
                     f"derivative {b:.6g} from the left, {f:.6g} from the right; "
                     f"the adjoint gives {got:.6g}"))
                 continue
+        if local is None:
+            local = (est.shrunk(v, first) if first is not None else []) + est.sided(v)
+            out.probes += len(local)
+        opinions = [(o.value[i] / scale, SAFETY * o.error[i] / scale) for o in local]
+        floor = max(NORMWISE * float(np.max(np.abs(rows[:, j]), initial=0.0)),
+                    peak / max(abs(problem.x0[j]), 1.0))
+        if cleared_locally(got, jac[i, j], SAFETY * err[i, j], opinions, slack[i, j], floor,
+                           strict):
+            tol[i, j] = max(tol[i, j], abs(got - jac[i, j]))
+            continue
         why = rounding_text(float(rnd[i, j]), rounding) if rnd is not None else ""
         out.failures.append(_entry_failure(
             problem, "value", j, jac[i, j], got, SAFETY * err[i, j] + slack[i, j], what,
@@ -319,7 +457,49 @@ def _verdict(est: LineEstimator, v: np.ndarray, dy: np.ndarray, first: _Dot,
         ef, eb = float(sides[0].error[0]), float(sides[1].error[0])
         if abs(f - b) > SAFETY * (ef + eb) + first.slack:
             return "kink", f"derivative {b:.6g} from the left, {f:.6g} from the right"
+    est = as_oracle(est)
+    local = est.shrunk(v, first.line, dy) + est.sided(v, dy)
+    out.probes += len(local)
+    opinions = [(float(o.value[0]), SAFETY * float(o.error[0])) for o in local]
+    if cleared_locally(first.ad, first.fd, SAFETY * first.fd_error, opinions, first.slack,
+                       _dot_floor(est, dy, v), _strict_limit(est)):
+        return "ok", ""
     return "value", ""
+
+
+def _dot_floor(est: Oracle, dy: np.ndarray, v: np.ndarray) -> float:
+    """What a dot product's uncertainty is judged against when it is zero (see decided)."""
+    peak = est.peak()
+    peak = peak if peak > 0 else 1.0
+    x = est.problem.x0
+    return float(np.sum(np.abs(dy))) * float(
+        np.max(np.abs(v) * peak / np.maximum(np.abs(x), 1.0), initial=0.0))
+
+
+def _is_decided(est: Oracle, dot: _Dot, dy: np.ndarray, v: np.ndarray) -> bool:
+    return decided_dot(dot.ad, dot.fd, SAFETY * dot.fd_error, dy, v, est.problem.x0,
+                       est.peak())
+
+
+def _decide_dot(est: Oracle, problem: Problem, v: np.ndarray, dy: np.ndarray, b: np.ndarray,
+                slack: np.ndarray, rnd: np.ndarray | None, first: _Dot,
+                out: Outcome) -> tuple[np.ndarray, _Dot, bool]:
+    """An undecided probe measured again on other scales: ``(v, dot, decided)``, the first
+    direction and comparison that decide it (or the original ones, undecided)."""
+    unit = np.where(v != 0, v / problem.scales, 0.0)
+    candidates = []
+    if np.any(np.abs(problem.scales[v != 0] - 1.0) > 0.75):
+        candidates.append(unit / float(np.max(np.abs(unit), initial=1.0)))
+    candidates += [v * 2.0**10, v * 2.0**-10]
+    for w in candidates:
+        try:
+            dot = _dot(est, w, dy, b, slack, rnd)
+        except NotEvaluable:
+            continue
+        out.probes += 1
+        if _is_decided(est, dot, dy, w) or dot.fails:
+            return w, dot, True
+    return v, first, False
 
 
 def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
@@ -327,6 +507,7 @@ def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
                  max_found: int = 5, fail_fast: bool = False,
                  rounding: RoundingProbe | None = None) -> Outcome:
     """The dot-product test on several probes; failing probes are bisected to entries."""
+    est = as_oracle(est)
     n, m = problem.n, problem.m
     out = Outcome()
     bounds = [(leaf.offset, leaf.offset + leaf.size) for leaf in problem.leaves]
@@ -350,6 +531,16 @@ def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
             slack = slack + rnd
         first = _dot(est, v, probe.dy, b, slack, rnd)
         out.probes += 1
+        if not first.fails and not _is_decided(est, first, probe.dy, v):
+            v, first, decided = _decide_dot(est, problem, v, probe.dy, b, slack, rnd, first,
+                                            out)
+            if not decided:
+                out.failures.append(Failure(
+                    "inconclusive", f"probe {probe.name!r}: finite differences cannot decide: "
+                    f"their error bound {SAFETY * first.fd_error:.3g} is not small beside the "
+                    f"values compared (<back(Δ), v> = {first.ad:.6g}, <Δ, J v> = "
+                    f"{first.fd:.6g}), at every step tried", expected=first.fd, got=first.ad,
+                    tolerance=SAFETY * first.fd_error))
         if not first.fails:
             out.record(first.error, first.tolerance, first.rounding)
             continue

@@ -26,7 +26,7 @@ from ..tree import flatten, map_leaves
 from .check_adjoint import _finish, choose_mode, new_seed, validate_inputs, validate_options
 from .localise import first_wrong_rule
 from .problem import FunctionProblem
-from .result import CheckResult, Failure, GradientMismatch
+from .result import CheckResult, Failure, GradientMismatch, check_policy
 from .structural import Snapshot, compare_primal, deep_copy_args
 
 __all__ = ["gradcheck"]
@@ -35,12 +35,14 @@ __all__ = ["gradcheck"]
 def gradcheck(f: Callable, *args: Any, mode: str = "auto",
               fdm: FiniteDifferenceMethod | None = None, atol: float | None = None,
               rtol: float | None = None, seed: int | None = None,
-              raise_exception: bool = True, localise: bool = True) -> CheckResult:
+              raise_exception: bool = True, localise: bool = True,
+              inconclusive: str = "fail", nondet_tol: float | None = None) -> CheckResult:
     """Check ``adcheck.pullback(f, *args)`` against finite differences of ``f`` at ``args``.
 
     ``args`` may be pytrees (tuples, lists, dicts, dataclasses, ...); every floating or
     integer leaf is an input. ``f`` may return a pytree. ``mode``, ``fdm``, ``atol``,
-    ``rtol`` and ``seed`` are as in :func:`~adcheck.check_adjoint`. With ``localise=True``
+    ``rtol``, ``seed``, ``inconclusive`` and ``nondet_tol`` are as in
+    :func:`~adcheck.check_adjoint`. With ``localise=True``
     (the default) a failure is traced to the first wrong rule on the tape.
 
     Returns a :class:`CheckResult`; a failure raises :class:`GradientMismatch` unless
@@ -60,7 +62,8 @@ def gradcheck(f: Callable, *args: Any, mode: str = "auto",
     seed = new_seed() if seed is None else int(seed)
     rng = np.random.default_rng(seed)
     name = getattr(f, "__name__", type(f).__name__)
-    result = CheckResult(passed=False, kind="gradcheck", name=name, seed=seed)
+    result = CheckResult(passed=False, kind="gradcheck", name=name, seed=seed,
+                         inconclusive_policy=check_policy(inconclusive))
     inputs = Snapshot(args, "")
     tape = Tape(record_source=True)
     try:
@@ -84,10 +87,10 @@ def gradcheck(f: Callable, *args: Any, mode: str = "auto",
         result.failures.append(Failure("error", f"cannot evaluate {name} at these inputs: "
                                        f"{type(exc).__name__}: {exc}"))
         return _done(result, raise_exception)
-    _finish(result, problem, rng, mode, fdm, atol, rtol, (), saved=None)
+    _finish(result, problem, rng, mode, fdm, atol, rtol, (), saved=None, nondet_tol=nondet_tol)
     for label in inputs.changed():
         result.failures.append(Failure("mutation", f"{name} changed its input {label}"))
-    result.passed = not any(f.kind != "kink" for f in result.failures)
+    result.decide()
     if not result.passed and localise and not tape.entries:
         result.notes.append(
             "no primitive call was recorded on the tape, so the engine sees no dependence of "
@@ -105,7 +108,7 @@ def gradcheck(f: Callable, *args: Any, mode: str = "auto",
             loc, _, checked = found
             result.localisation = loc
             result.location = loc.rule_source
-    result.passed = not any(f.kind != "kink" for f in result.failures)
+    result.decide()
     if not result.passed:
         result.details.append(f"replay: the probes used seed={seed}")
     return _done(result, raise_exception)
@@ -203,7 +206,7 @@ def _promote_integers(args: tuple) -> tuple:
 
 
 def _done(result: CheckResult, raise_exception: bool) -> CheckResult:
-    result.passed = not any(f.kind != "kink" for f in result.failures)
+    result.decide()
     if raise_exception and not result.passed:
         raise GradientMismatch(result)
     return result

@@ -339,10 +339,19 @@ class Problem:
 class RuleProblem(Problem):
     """A registered rule ``rule(*args, **kwargs) -> (value, back)`` against ``fn`` itself.
 
-    Differentiable inputs are the floating positional arguments and the floating items of
-    list or tuple arguments (``np.stack([a, b])``). Integers, booleans, shapes, axes and
-    ``None`` are constants. ``back`` is the pullback the rule returned for ``args``; pass
-    ``back=None`` and call :meth:`run_rule` to obtain it.
+    Differentiable inputs are the floating leaves of the positional arguments, which may be
+    pytrees (dicts, lists, tuples, namedtuples, dataclasses: ``np.stack([a, b])``, a rule of
+    ``{"w": W, "b": b}``); each leaf is checked on its own, and the pullback must return
+    that argument's cotangent in the same structure (looked up by key, index or field).
+    Integers, booleans, shapes, axes and ``None`` are constants (integer inputs a rule
+    differentiates are promoted to float first, see
+    :func:`~adcheck.check.check_adjoint.promote_integer_inputs`). ``back`` is the pullback the
+    rule returned for ``args``.
+
+    >>> p = RuleProblem(lambda d: d["a"] * d["b"], None,
+    ...                 ({"a": np.ones(2), "b": 3.0},), {})
+    >>> [leaf.path for leaf in p.leaves], p.n
+    (["x['a']", "x['b']"], 3)
     """
 
     def __init__(self, fn: Callable, rule: Callable, args: tuple, kwargs: dict,
@@ -358,19 +367,25 @@ class RuleProblem(Problem):
         self.name = name or getattr(fn, "__name__", "f")
         names = arg_names or _default_names(len(self.args))
         leaves, values = [], []
+        self.specs: list = []
+        self.arg_leaves: list[list] = []
+        self.key_paths: list[list[tuple]] = []
         offset = 0
         for pos, a in enumerate(self.args):
-            items: list[tuple[int | None, Any, str]] = []
-            if is_float_value(a):
-                items.append((None, a, names[pos]))
-            elif type(a) in (list, tuple):
-                items += [(i, b, f"{names[pos]}[{i}]") for i, b in enumerate(a)
-                          if is_float_value(b)]
-            for item, v, path in items:
+            flat, spec = flatten(a)
+            self.specs.append(spec)
+            self.arg_leaves.append(flat)
+            self.key_paths.append(key_paths(a))
+            container = is_container(a)
+            paths = _leaf_paths(a, names[pos]) if container else [names[pos]]
+            for i, v in enumerate(flat):
+                if not is_float_value(v):
+                    continue
                 shape = np.shape(v)
                 dtype = np.dtype(np.float64) if type(v) is float else np.result_type(v)
                 size = math.prod(shape)
-                leaves.append(Leaf(pos, item, path, shape, dtype, offset, size, _leaf_kind(v)))
+                leaves.append(Leaf(pos, i if container else None, paths[i], shape, dtype,
+                                   offset, size, _leaf_kind(v)))
                 values.append(np.asarray(v))
                 offset += size
         self._init_inputs(leaves, values)
@@ -383,17 +398,17 @@ class RuleProblem(Problem):
     def args_at(self, x: np.ndarray, promoted: bool = False) -> tuple:
         """The positional arguments with every differentiable entry taken from ``x``."""
         args = list(self.args)
-        lists: dict[int, list] = {}
+        trees: dict[int, list] = {}
         for leaf in self.leaves:
             dtype = np.dtype(np.float64) if promoted else leaf.dtype
             v = _as_leaf_value(leaf, x, dtype)
             if leaf.item is None:
                 args[leaf.position] = v
             else:
-                seq = lists.setdefault(leaf.position, list(self.args[leaf.position]))
-                seq[leaf.item] = v
-        for pos, seq in lists.items():
-            args[pos] = type(self.args[pos])(seq)
+                flat = trees.setdefault(leaf.position, list(self.arg_leaves[leaf.position]))
+                flat[leaf.item] = v
+        for pos, flat in trees.items():
+            args[pos] = unflatten(self.specs[pos], flat)
         return tuple(args)
 
     def call_at(self, x: np.ndarray) -> Any:
@@ -409,8 +424,10 @@ class RuleProblem(Problem):
             else:
                 d = flat[o.offset : o.offset + o.size].reshape(o.shape).astype(dtype or o.dtype)
                 parts.append(d)
-        if isinstance(self.y0, (tuple, list)):
-            return tuple(parts)
+        if type(self.y0) in (tuple, list) and not any(map(is_container, self.y0)):
+            return tuple(parts)  # a multi-output primitive: one cotangent per output
+        if is_container(self.y0):
+            return unflatten(self.out_spec, parts)  # dicts, nested and named outputs
         return parts[0]
 
     def pull_raw(self, dy: Any) -> Any:
@@ -443,11 +460,13 @@ class RuleProblem(Problem):
         for k, leaf in enumerate(self.leaves):
             g = grads[leaf.position]
             if leaf.item is not None and g is not None:
+                path = self.key_paths[leaf.position][leaf.item]
                 try:
-                    g = g[leaf.item]
-                except Exception as exc:  # noqa: BLE001
+                    g = get_path(g, path)
+                except (KeyError, IndexError, AttributeError, TypeError) as exc:
                     issues.append(("count", k, f"the cotangent of argument {leaf.position} "
-                                   f"cannot be indexed by item {leaf.item}: {exc}"))
+                                   f"has no entry for {leaf.path} ({type(exc).__name__}: "
+                                   f"{exc}); it must have the argument's structure"))
                     g = None
             raw.append(g)
         # Booleans, strings and the like carry no cotangent.
@@ -541,6 +560,49 @@ class FunctionProblem(Problem):
                 continue
             raw.append(fg[leaf.item])
         return raw, issues
+
+
+def key_paths(tree: Any) -> list[tuple]:
+    """How to reach every leaf of ``tree``, in :func:`~adcheck.tree.flatten` order: a tuple of
+    steps ``("key", k)``, ``("index", i)`` or ``("attr", name)`` per leaf.
+
+    >>> key_paths({"w": [1.0, 2.0], "b": 3.0})
+    [(('key', 'w'), ('index', 0)), (('key', 'w'), ('index', 1)), (('key', 'b'),)]
+    """
+    if not is_container(tree):
+        return [()]
+    out: list[tuple] = []
+    if isinstance(tree, dict):
+        steps = [(("key", k), tree[k]) for k in tree]
+    elif hasattr(tree, "_fields"):
+        steps = [(("attr", f), getattr(tree, f)) for f in tree._fields]
+    elif isinstance(tree, (list, tuple)):
+        steps = [(("index", i), v) for i, v in enumerate(tree)]
+    else:  # dataclasses and registered types: by position among their children
+        leaves, spec = flatten(tree)
+        if spec.aux and isinstance(spec.aux, tuple) and len(spec.aux) == len(spec.children):
+            steps = [(("attr", name), getattr(tree, name)) for name in spec.aux]
+        else:
+            return [(("leaf", i),) for i in range(len(leaves))]
+    for step, child in steps:
+        out += [(step, *rest) for rest in key_paths(child)]
+    return out
+
+
+def get_path(tree: Any, path: tuple) -> Any:
+    """The entry of ``tree`` at ``path`` (from :func:`key_paths`).
+
+    >>> get_path({"w": [1.0, 2.0]}, (("key", "w"), ("index", 1)))
+    2.0
+    """
+    for kind, key in path:
+        if kind == "attr":
+            tree = getattr(tree, key)
+        elif kind == "leaf":
+            tree = flatten(tree)[0][key]
+        else:
+            tree = tree[key]
+    return tree
 
 
 def parameter_names(candidates: list[Any], n: int) -> list[str]:

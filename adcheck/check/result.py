@@ -3,15 +3,20 @@
 ``CheckResult.to_dict()`` is the JSON form (the CLI and the pytest plugin read it). Its schema::
 
     {
-      "passed": bool,             # no failure other than kinks
+      "passed": bool,             # no failure other than kinks (and inconclusive ones, when
+                                  #   the check ran with inconclusive="warn")
+      "verdict": "pass" | "fail" | "inconclusive",
       "kind": "gradcheck" | "check_adjoint" | "verify",
       "name": str,                # the function or rule checked
       "location": str | null,     # "file:line" of the rule (gradcheck: of the wrong rule found)
       "mode": "full" | "fast" | null,
       "max_error": number,        # worst |adjoint - finite difference| (the entry whose
       "tolerance": number,        #   error / tolerance is largest) and the tolerance there
+      "worst_ratio": number,      # that largest error / tolerance (-1: nothing compared)
+      "largest_error": number,    # the largest |adjoint - finite difference| anywhere
       "failures": [               # every problem found, worst first within a kind
-        {"kind": str,             # value|shape|dtype|count|nan|linearity|mutation|primal|kink|error
+        {"kind": str,             # value|shape|dtype|count|nan|linearity|mutation|primal|kink|
+                                  #   error|inconclusive
          "message": str,          # one readable line
          "argument": int | null,  # positional argument (gradcheck: of f; else of the rule)
          "index": [int] | null,   # entry inside that argument (the leaf, for pytrees, in "path")
@@ -47,11 +52,16 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Failure", "CheckResult", "GradientMismatch", "FAILURE_KINDS"]
+__all__ = ["Failure", "CheckResult", "GradientMismatch", "FAILURE_KINDS", "INCONCLUSIVE_POLICIES",
+           "check_policy"]
 
 FAILURE_KINDS = (
     "value", "shape", "dtype", "count", "nan", "linearity", "mutation", "primal", "kink", "error",
+    "inconclusive",
 )
+# What a check does with an inconclusive comparison: count it as a failure, or pass with it
+# shown as a warning (the report and ``result.inconclusive`` still list it).
+INCONCLUSIVE_POLICIES = ("fail", "warn")
 
 
 @dataclass
@@ -59,7 +69,10 @@ class Failure:
     """One problem a check found.
 
     ``kind`` is one of :data:`FAILURE_KINDS`. A ``"kink"`` (one-sided differences disagree:
-    the function is not differentiable there) is reported but does not fail the check.
+    the function is not differentiable there) is reported but does not fail the check. An
+    ``"inconclusive"`` entry is a comparison the finite differences could not decide (their
+    error bound is not small beside the values compared, even after trying other steps): it
+    fails the check unless the check was run with ``inconclusive="warn"``.
 
     >>> Failure("value", "x[0]: expected 1, got -1", argument=0, index=(0,)).kind
     'value'
@@ -148,8 +161,51 @@ class CheckResult:
     rounding_dtype: str = ""
     # Lines of detail for the report (shapes, sizes, the replay command); not part of the API.
     details: list[str] = field(default_factory=list)
+    # The largest error / tolerance over every comparison (max_error and tolerance above are
+    # the pair where it occurred); -1 when nothing was compared. The largest |error| over all
+    # comparisons, wherever it occurred, is ``largest_error``.
+    worst_ratio: float = -1.0
+    largest_error: float = 0.0
+    # "fail" or "warn": how an inconclusive comparison counts (see Failure)
+    inconclusive_policy: str = "fail"
 
     def __bool__(self) -> bool:
+        return self.passed
+
+    @property
+    def inconclusive(self) -> list[Failure]:
+        """Comparisons the oracle could not decide, each with its reason.
+
+        >>> r = CheckResult(passed=False, kind="check_adjoint", name="exp",
+        ...                 failures=[Failure("inconclusive", "x[0]: tolerance 3e7 ...")])
+        >>> [f.kind for f in r.inconclusive], r.verdict
+        (['inconclusive'], 'inconclusive')
+        """
+        return [f for f in self.failures if f.kind == "inconclusive"]
+
+    @property
+    def verdict(self) -> str:
+        """``"fail"`` (something was decided against the rule), else ``"inconclusive"`` (some
+        comparison could not be decided), else ``"pass"``.
+
+        >>> CheckResult(passed=True, kind="verify", name="sin").verdict
+        'pass'
+        """
+        if any(f.kind not in ("kink", "inconclusive") for f in self.failures):
+            return "fail"
+        return "inconclusive" if self.inconclusive else "pass"
+
+    def decide(self) -> bool:
+        """Set and return ``passed`` from the failures and ``inconclusive_policy``.
+
+        >>> r = CheckResult(passed=False, kind="verify", name="exp", inconclusive_policy="warn",
+        ...                 failures=[Failure("inconclusive", "x[0]: undecided")])
+        >>> r.decide(), r.verdict
+        (True, 'inconclusive')
+        """
+        verdict = self.verdict
+        self.passed = verdict == "pass" or (
+            verdict == "inconclusive" and self.inconclusive_policy == "warn")
         return self.passed
 
     @property
@@ -182,8 +238,11 @@ class CheckResult:
             "name": self.name,
             "location": self.location,
             "mode": self.mode,
+            "verdict": self.verdict,
             "max_error": _json_float(self.max_error),
             "tolerance": _json_float(self.tolerance),
+            "worst_ratio": _json_float(self.worst_ratio),
+            "largest_error": _json_float(self.largest_error),
             "failures": [f.to_dict() for f in self.failures],
             "evaluations": int(self.evaluations),
             "pullbacks": int(self.pullbacks),
@@ -224,3 +283,19 @@ def _json_float(value: Any) -> Any:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return value
+
+
+def check_policy(inconclusive: str) -> str:
+    """Validate the ``inconclusive=`` option of the checks.
+
+    >>> check_policy("warn")
+    'warn'
+    >>> check_policy("ignore")
+    Traceback (most recent call last):
+    ...
+    ValueError: inconclusive must be one of ('fail', 'warn'), got 'ignore'
+    """
+    if inconclusive not in INCONCLUSIVE_POLICIES:
+        raise ValueError(f"inconclusive must be one of {INCONCLUSIVE_POLICIES}, got "
+                         f"{inconclusive!r}")
+    return inconclusive

@@ -182,11 +182,14 @@ def _nan_failures(pulled: Pulled, problem: Problem) -> list[Failure]:
 
 
 def pullback_checks(problem: Problem, rng: np.random.Generator,
-                    saved: Any = None) -> list[Failure]:
+                    saved: Any = None, nondet_tol: float | None = None) -> list[Failure]:
     """Count, shape, dtype, NaN, linearity, zero, determinism and mutation of the pullback.
 
     ``saved`` is the rule's primal value (or anything else the pullback must not change);
-    the pullback's own closure is inspected too.
+    the pullback's own closure is inspected too. The cotangents the first call returned must
+    still hold their values after the later calls (no view of a reused scratch buffer).
+    Two calls with the same ``Δ`` may differ by rounding (a sum taken in another order):
+    by at most ``nondet_tol`` if given, else by a few ulps of the magnitudes involved.
     """
     failures: list[Failure] = []
     back = getattr(problem, "back", None)
@@ -262,20 +265,57 @@ def pullback_checks(problem: Problem, rng: np.random.Generator,
         a1, a2 = p1.flat[sl], again.flat[sl]
         both = usable[sl]
         if not np.array_equal(a1[both], a2[both], equal_nan=True):
-            big = float(np.max(np.abs(np.nan_to_num(a1[both])), initial=0.0))
             with np.errstate(invalid="ignore"):
                 off = np.abs(a1[both] - a2[both])
-            if not np.all(off <= 8 * eps * big):
+            if nondet_tol is None:
+                allowed = _nondeterminism_allowance(problem, k, eps, a1[both], d1, floor, both)
+            else:
+                allowed = float(nondet_tol)
+            if not np.all(off <= allowed):
                 failures.append(Failure(
                     "mutation", f"calling the pullback twice with the same Δ gave different "
                     f"cotangents for {leaf.path} (does it change state it saved?)",
                     argument=leaf.position, path=leaf.path))
+    failures += _stale_cotangents(problem, p1)
     for label in closure.changed():
         failures.append(Failure("mutation", f"the pullback changed a value it saved "
                                 f"({label}); it must not write into saved arrays"))
     for label in saved_snap.changed():
         failures.append(Failure("mutation", f"the pullback changed {label}"))
     return failures
+
+
+def _nondeterminism_allowance(problem: Problem, k: int, eps: float, b: np.ndarray,
+                              dy: np.ndarray, floor: float, where: np.ndarray) -> np.ndarray:
+    """How far two calls with the same ``Δ`` may differ: rounding of a sum in another order.
+
+    A sum of terms ``t_i`` rounds at ``eps·Σ|t_i|``, which exceeds ``eps·|result|`` when it
+    cancels; ``16·eps·(|b| + max|b|)`` plus the cancellation floor of the linearity check
+    (``eps·|Δ|·|y|`` in the entry's units) bounds that for the pullbacks of NumPy code.
+    """
+    mag = np.abs(np.nan_to_num(b))
+    peak = float(np.max(mag, initial=0.0))
+    cancel = _cancellation_floor(problem, k, eps, np.abs(dy))[where]
+    return 16 * eps * (mag + peak) + cancel + floor
+
+
+def _stale_cotangents(problem: Problem, first: Pulled) -> list[Failure]:
+    """The arrays the first pullback call returned, read again after the later calls."""
+    out = []
+    for k, leaf in enumerate(problem.leaves):
+        g = first.raw[k]
+        if not isinstance(g, np.ndarray) or g.shape != leaf.shape:
+            continue
+        sl = slice(leaf.offset, leaf.offset + leaf.size)
+        now = np.ravel(g).astype(np.float64)
+        then = first.flat[sl]
+        if not np.array_equal(now, then, equal_nan=True):
+            out.append(Failure(
+                "mutation", f"the cotangent of {leaf.path} returned by one pullback call "
+                "changed when the pullback was called again (it returns a view of a buffer "
+                "it reuses); a returned cotangent must stay valid after later calls: return "
+                "a new array", argument=leaf.position, path=leaf.path))
+    return out
 
 
 def compare_primal(value: Any, expected: Any) -> list[Failure]:

@@ -44,7 +44,7 @@ def test_nan_cotangent_is_reported_and_json_stays_strict(scoped):
 
 def test_failure_kinds_and_report_layout():
     assert set(FAILURE_KINDS) == {"value", "shape", "dtype", "count", "nan", "linearity",
-                                  "mutation", "primal", "kink", "error"}
+                                  "mutation", "primal", "kink", "error", "inconclusive"}
     r = CheckResult(passed=False, kind="verify", name="f", location="m.py:3",
                     failures=[Failure("value", "x[0]: adjoint gives 1, finite differences 2",
                                       argument=0, index=(0,), expected=2.0, got=1.0)],
