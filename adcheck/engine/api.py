@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -90,7 +91,7 @@ def _box_leaf(leaf: Any, tape: Tape, name: str) -> tuple[Any, _Input | None]:
         return leaf, None
     slot = tape.new_slot()
     tape.names[slot] = name
-    if kind == "array":
+    if kind == "array" or kind == "traced":
         tape.add_input(value, name)
     return Traced(value, tape, slot), _Input(slot, shape, dtype, kind)
 
@@ -291,6 +292,7 @@ def _pullback(
             out_slots.append(None)
             values.append(leaf)
     y = unflatten(out_spec, values)
+    out_arrays = [v for v in values if isinstance(v, np.ndarray)]
 
     def sweep(dy: Any) -> dict[int, Any]:
         if dy is None:
@@ -335,18 +337,18 @@ def _pullback(
         grads = tuple(_grad_tree(r, cts) for r in records)
         if fn_inputs is not None:
             grads = (fn_inputs.gradient(cts),) + grads
-        return _own(grads, dy, tape)
+        return _own(grads, dy, tape, out_arrays)
 
     return y, back, sweep
 
 
-def _own(grads: Any, dy: Any, tape: Tape) -> Any:
+def _own(grads: Any, dy: Any, tape: Tape, outputs: list = ()) -> Any:
     """``grads`` with every array the caller's own: an array that is another gradient's, or
     shares memory with the cotangent ``dy`` or an input, is copied (rules may return ``dy``
     itself or views of it, e.g. the adjoints of ``+`` and ``np.concatenate``)."""
     leaves, spec = flatten(grads)
     owners: dict[int, list] = {}
-    for a in flatten(dy)[0] + [a for a, _ in tape.inputs]:
+    for a in flatten(dy)[0] + [a for a, _ in tape.inputs] + list(outputs):
         if isinstance(a, np.ndarray):
             owners.setdefault(id(_owner(a)), []).append(a)
     changed = False
@@ -372,15 +374,73 @@ def gradient(f: Callable, *args: Any) -> Any:
     """The gradient of a scalar function: one entry per argument, shaped like the argument.
 
     With a single :class:`Params` argument, ``f`` takes no arguments and the result is a
-    :class:`Grads` indexed by parameter.
+    :class:`Grads` indexed by parameter. While ``f`` runs, the array arguments are read-only
+    (a write into one, e.g. through a global name, raises NotDifferentiable); their flags
+    are restored before ``gradient`` returns.
+
+    Thread safety: any number of threads may take gradients at the same time, also over
+    the same parameters or of functions that share constants, as long as no thread changes
+    in place an array another thread's differentiation reads (a parameter updated by
+    ``W -= g`` while another thread differentiates through ``W``), and no thread registers
+    rules or enters :func:`adcheck.scoped_rules` meanwhile (the rule registry is shared).
 
     >>> gradient(lambda x, y: 2 * x + 3 * y, 1, 1)
     (2.0, 3.0)
     """
     if len(args) == 1 and isinstance(args[0], Params):
-        return _gradient_params(f, args[0])
-    y, back = pullback(f, *args)
-    return back(_scalar_seed(y))
+        with _read_only([p._data for p in args[0]]):
+            return _gradient_params(f, args[0])
+    with _read_only(flatten(args)[0]):
+        y, back, _ = _pullback(f, args, False, Tape())
+        return back(_scalar_seed(y))
+
+
+# id(array) -> [array, holders]: the caller's arrays made read-only while a gradient is taken
+_READ_ONLY: dict[int, list] = {}
+_READ_ONLY_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _read_only(leaves: list) -> Iterator[None]:
+    """Make the caller's arrays among ``leaves`` read-only for the duration (the tape reads
+    them when it sweeps back), restoring their flags after; NumPy's read-only error from a
+    write into one becomes a NotDifferentiable that says why."""
+    mine = []
+    with _READ_ONLY_LOCK:
+        for a in leaves:
+            if type(a) is not np.ndarray:
+                continue
+            held = _READ_ONLY.get(id(a))
+            if held is not None:  # another gradient (nested, or another thread) holds it
+                held[1] += 1
+            elif a.flags.writeable:
+                a.flags.writeable = False
+                _READ_ONLY[id(a)] = [a, 1]
+            else:
+                continue
+            mine.append(a)
+    try:
+        yield
+    except ValueError as exc:
+        if mine and "read-only" in str(exc):
+            raise NotDifferentiable(
+                "the function wrote into one of its array arguments (through another name, "
+                "e.g. a global) while its gradient was taken: NumPy's result would use the "
+                "changed numbers, the tape the old ones. Arguments are read-only during "
+                "adcheck.gradient; compute a new array instead."
+            ) from exc
+        raise
+    finally:
+        with _READ_ONLY_LOCK:
+            for a in mine:
+                held = _READ_ONLY[id(a)]
+                held[1] -= 1
+                if held[1] == 0:
+                    del _READ_ONLY[id(a)]
+                    try:
+                        a.flags.writeable = True
+                    except ValueError:  # its base became read-only meanwhile
+                        pass
 
 
 def _scalar_seed(y: Any) -> Any:
@@ -466,7 +526,12 @@ def jacobian(f: Callable, *args: Any) -> tuple:
     array([[3., 2.],
            [0., 0.]])
     """
-    y, back = pullback(f, *args)
+    with _read_only(flatten(args)[0]):
+        return _jacobian(f, args)
+
+
+def _jacobian(f: Callable, args: tuple) -> tuple:
+    y, back, _ = _pullback(f, args, False, Tape())
     if type(y) is Traced:
         out_shape = y.shape
     else:

@@ -82,7 +82,7 @@ class Tape:
         # NumPy would have written, what wrote it)
         self.writes: list[tuple[int, Any, str]] = []
         self.views: list[tuple[int, Any]] = []  # (slot, value) of outputs that are views
-        self.inputs: list[tuple[Any, str]] = []  # (array, name) of the caller's arrays
+        self.inputs: list[tuple[Any, str]] = []  # (array, name): the caller's arrays
         # arrays the pullbacks read that the caller can change: (array, fingerprint, what)
         self.guards: list[tuple[Any, Any, str]] = []
         self.guarded: set[int] = set()  # their ids

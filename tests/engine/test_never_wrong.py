@@ -282,3 +282,25 @@ def test_in_place_write_into_an_argument_says_numpy_would_change_the_callers_arr
 
     with pytest.raises(NotDifferentiable, match="write into a parameter in place"):
         ad.gradient(loss, ad.Params([W]))
+
+
+def test_a_write_into_the_argument_through_another_name_during_gradient_raises():
+    x = X.copy()
+
+    def f(v):
+        y = np.sum(np.sin(v))
+        x[0] = 10.0  # the caller's array, through the global name
+        return y
+
+    with pytest.raises(NotDifferentiable, match="wrote into one of its array arguments"):
+        ad.gradient(f, x)
+    np.testing.assert_array_equal(x, X)
+    assert x.flags.writeable  # restored
+    x[0] = 1.0  # and writable again
+    view = x[1:]
+    ad.gradient(lambda v: np.sum(v * v), view)
+    assert view.flags.writeable and x.flags.writeable
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    np.testing.assert_array_equal(ad.gradient(lambda v: np.sum(v * v), frozen)[0], 2 * X)
+    assert not frozen.flags.writeable  # left as it was
