@@ -1,5 +1,5 @@
 """Adjoint rules for ``np.linalg`` functions of matrices: inv, pinv, det, slogdet, solve,
-matrix_power, multi_dot, lstsq, and the linalg aliases of matmul and matrix_transpose.
+lstsq, matrix_power, multi_dot, cond, and the alias ``np.linalg.matmul``.
 
 Every rule takes stacks of matrices where NumPy does (the last two axes are the matrix); its
 pullback is written with ``matmul``, ``solve`` and ``inv``, which have rules, so second
@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from adcheck.registry import adjoint, nondifferentiable
 from . import linalg
 from .matrices import (
     as_column,
+    as_row,
     draw_batch,
     draw_dtype,
     mT,
@@ -397,6 +399,85 @@ def _multi_dot(arrays, **kwargs):
             grads[i] = fit(np.reshape(gi, shapes[i]), arrays[i])
             after = factors[i] if after is None else factors[i] @ after
         return (grads,)
+
+    return value, back
+
+
+# -- condition numbers ------------------------------------------------------------------------
+
+
+def _cond_args(draw: Any) -> tuple[tuple, dict]:
+    """Matrices whose condition number of order p is differentiable with room: singular values
+    0.3 apart for None/2/-2 (any shape), 'fro', 'nuc'; for 1, -1, inf, -inf a signed
+    permuted diagonal with magnitudes a factor 2 apart plus a 2 % dense part, so that the
+    largest (smallest) column and row sums of the matrix and of its inverse have no tie."""
+    from hypothesis import strategies as st
+
+    from .matrices import spectrum, with_singular_values
+
+    ord = draw(st.sampled_from([None, 2, -2, "fro", "nuc", 1, -1, math.inf, -math.inf]))
+    batch = draw_batch(draw)
+    if ord in (None, 2, -2):
+        m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    else:
+        m = n = draw(st.integers(1, 3))
+    if ord in (1, -1, math.inf, -math.inf):
+        scale = draw_array(draw, batch + (n,), 1.0, 1.2) * 2.0 ** np.array(
+            draw(st.permutations(range(n))))
+        signs = np.array(draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=n, max_size=n)))
+        dense = draw_array(draw, batch + (n, n), -1.0, 1.0)
+        a = np.eye(n) * as_row(scale * signs) + 0.02 * dense
+    else:
+        a = with_singular_values(draw, batch, m, n, spectrum(draw, batch, min(m, n), gap=0.3))
+    return (a.astype(draw_dtype(draw)),) + (() if ord is None else (ord,)), {}
+
+
+def _cond_spec(x, p=None):
+    return x, p
+
+
+@adjoint(np.linalg.cond, domain=domains.custom(_cond_args, "every p; distinct singular values, "
+                                               "no ties in column/row sums"),
+         builtin=True)
+def _cond(*args, **kwargs):
+    """Adjoint of ``cond(x, p)``: ``s_max / s_min`` through the singular vectors (p None, 2,
+    -2), else ``|x|_p |x⁻¹|_p`` through the norms' cotangents and the inverse's.
+
+    >>> import adcheck as ad
+    >>> ad.gradient(np.linalg.cond, np.diag([4.0, 2.0]))[0]
+    array([[ 0.5,  0. ],
+           [ 0. , -1. ]])
+    """
+    from .norms import matrix_norm_cotangent
+
+    x, p = _cond_spec(*args, **kwargs)
+    value = np.linalg.cond(x, p)
+    rest = nones(args)
+    if p in (None, 2, -2):
+        u, s, vt = np.linalg.svd(x, full_matrices=False)
+
+        def back(dy):
+            top = u[..., :, :1] @ vt[..., :1, :]  # d s_max / dx
+            bottom = u[..., :, -1:] @ vt[..., -1:, :]  # d s_min / dx
+            den, d_num, d_den = (s[..., -1], top, bottom) if p != -2 else (s[..., 0], bottom, top)
+            # d(num / den) = (d num - value d den) / den
+            g = per_matrix(dy / den) * (d_num - per_matrix(value) * d_den)
+            return (fit(g, x),) + rest
+
+        return value, back
+    # |x| |x⁻¹| is stationary at multiples of orthogonal matrices, where the cotangent is the
+    # difference of two equal terms: in float32 that leaves rounding noise of the terms' size
+    # in place of 0, so the terms are computed in float64 (and the sum cast back by fit).
+    x64 = x if np.result_type(x) == np.float64 else x.astype(np.float64)
+    b = np.linalg.inv(x64)
+    nx, nb = (np.linalg.norm(v, p, axis=(-2, -1)) for v in (x64, b))
+
+    def back(dy):
+        one = per_matrix(np.ones(np.shape(dy)))
+        gx = matrix_norm_cotangent(x64, per_matrix(nx), one, p)
+        gb = matrix_norm_cotangent(b, per_matrix(nb), one, p)
+        g = per_matrix(dy * nb) * gx - per_matrix(dy * nx) * (mT(b) @ gb @ mT(b))
+        return (fit(g, x),) + rest
 
     return value, back
 

@@ -353,3 +353,38 @@ def test_ridge_regression_weights_gradcheck():
         return np.sum(w ** 2)
 
     assert ad.gradcheck(loss, 0.3, X, seed=2)
+
+
+# -- condition numbers -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [None, 2, -2, "fro", "nuc", 1, -1, np.inf, -np.inf], ids=str)
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3, 3), (1, 1)], ids=str)
+def test_cond_matches_central_differences(p, shape):
+    check_all(lambda a: np.linalg.cond(a, p), well_conditioned(shape, seed=8))
+
+
+def test_cond_of_a_non_square_matrix_and_analytic():
+    check_all(np.linalg.cond, np.random.default_rng(1).normal(size=(4, 2)))
+    # cond = s1 / s2 of diag(4, 2): d/dA = e1 e1^T / s2 - s1 e2 e2^T / s2^2
+    np.testing.assert_allclose(ad.gradient(np.linalg.cond, np.diag([4.0, 2.0]))[0],
+                               [[0.5, 0.0], [0.0, -1.0]], atol=1e-15)
+    # at a multiple of an orthogonal matrix cond is at its minimum 1: the gradient is 0
+    q = np.linalg.qr(np.random.default_rng(2).normal(size=(3, 3)))[0]
+    for p in ("fro", "nuc"):  # (2 is not differentiable there: s1 = s3)
+        np.testing.assert_allclose(ad.gradient(lambda a, p=p: np.linalg.cond(a, p), 2 * q)[0],
+                                   0.0, atol=1e-12)
+    g32 = ad.gradient(lambda a: np.linalg.cond(a, "fro"), (2 * q).astype(np.float32))[0]
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, 0.0, atol=1e-6)
+
+
+def test_hessian_through_cond():
+    A = well_conditioned((2, 2), seed=9)
+    for p in (None, "fro"):
+        def f(A, p=p):
+            return np.linalg.cond(A, p)
+
+        H = ad.hessian(f, A)
+        np.testing.assert_allclose(H, hessian_of(lambda A: ad.gradient(f, A)[0], A),
+                                   rtol=1e-5, atol=1e-7)
