@@ -31,7 +31,7 @@ from adcheck import domains
 from adcheck.engine.errors import NotDifferentiable
 from adcheck.engine.tape import fit
 from adcheck.engine.tracer import strip
-from adcheck.registry import adjoint, primitive
+from adcheck.registry import adjoint, nondifferentiable, primitive
 
 from .shape import draw_axis, normalize_axes
 
@@ -238,6 +238,8 @@ if sp is not None:
     _unary(sp.log_ndtr, lambda x, y: np.exp(-0.5 * x * x - y) / SQRT_2PI, domains.real(-20, 10))
     _unary(sp.ndtri, lambda x, y: SQRT_2PI * np.exp(0.5 * y * y),
            domains.interval(0, 1, avoid=(0.0, 1.0), margin=0.01))
+
+    nondifferentiable(sp.gammasgn)  # the sign of gamma: piecewise constant
 
     adjoint(sp.xlogy, domain=(real, domains.positive()), builtin=True)(_xlogy)
     adjoint(sp.xlog1py, domain=(real, domains.interval(-1, 10, avoid=(-1.0,), margin=0.01)),

@@ -189,3 +189,8 @@ def test_a_composite_with_special_functions_against_central_differences():
     x = np.array([0.3, -0.4, 1.7])
     (g,) = ad.gradient(f, x)
     np.testing.assert_allclose(g, central(f, x), rtol=1e-7, atol=1e-9)
+
+
+def test_gammasgn_is_a_constant():
+    (g,) = ad.gradient(lambda x: (sp.gammasgn(x) * x).sum(), np.array([-0.5, -1.5, 2.0]))
+    np.testing.assert_array_equal(g, [-1.0, 1.0, 1.0])  # gamma(-0.5) < 0 < gamma(-1.5)
