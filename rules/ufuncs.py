@@ -1,9 +1,18 @@
-"""Adjoint rules for NumPy's elementwise functions (ufuncs) and ``np.where``.
+"""Adjoint rules for NumPy's elementwise functions: ufuncs, ``np.where``, ``np.clip``,
+``np.nan_to_num``, ``np.sinc``, and ``real``/``imag``/``conj``/``angle`` of real arrays (complex
+values are refused with :class:`~adcheck.NotDifferentiable`: no rule handles them yet).
 
 Each rule is the textbook derivative; ``fit`` (the engine's own projection) sums a cotangent
 over the axes broadcasting added and casts it to its argument's dtype, so every cotangent has
 exactly its argument's shape and dtype. Binary rules hand back *lazy* cotangents
 (``lambda: ...``): in ``x * 1.001`` the constant's cotangent is never computed.
+
+Pullbacks are written with NumPy functions that have rules, so derivatives of any order nest.
+Where a formula is special-cased at a point (``x ** p`` at ``x = p = 0``, ``sinc`` near 0),
+the special case holds for every order: the substituted value is masked on both sides of a
+``where``, or replaced by a series that is exact there, never by a constant that only the first
+derivative gets right. Kinks and jumps (``maximum`` at ties, ``clip`` at its bounds,
+``remainder`` where ``x / y`` is an integer) are kept out of the checker's domains.
 
 >>> import numpy as np
 >>> import adcheck as ad
