@@ -137,7 +137,10 @@ def _norm_axes(ndim: int, ord: Any, axis: Any) -> tuple[tuple, bool]:
 
 def _vector_entries(draw: Any, shape: tuple, axes: tuple, ord: Any) -> np.ndarray:
     """Entries with |x| in [0.5, 3] and random signs; for ord +-inf the extreme |x| along
-    ``axes`` is moved away from the others (x1.5 or x0.5), so that no tie is near."""
+    ``axes`` is moved away from the others (x1.5 or x0.5), so that no tie is near.
+
+    Drawn arrays are never written into: hypothesis may hand the same array object to
+    several draws, where an in-place change would accumulate."""
     x = draw_array(draw, shape, 0.5, 3.0) * _signs(draw, shape)
     if ord not in (INF, -INF) or not shape:
         return x
@@ -146,8 +149,9 @@ def _vector_entries(draw: Any, shape: tuple, axes: tuple, ord: Any) -> np.ndarra
     moved_shape = flat.shape
     flat = flat.reshape(moved_shape[:len(moved_shape) - k] + (-1,))
     pick = (np.argmax if ord == INF else np.argmin)(np.abs(flat), axis=-1)[..., None]
-    np.put_along_axis(flat, pick, np.take_along_axis(flat, pick, -1) * (1.5 if ord == INF
-                                                                         else 0.5), -1)
+    hit = np.zeros(flat.shape, bool)
+    np.put_along_axis(hit, pick, True, -1)  # (never write into a drawn array: see below)
+    flat = flat * np.where(hit, 1.5 if ord == INF else 0.5, 1.0)
     return np.moveaxis(flat.reshape(moved_shape), tuple(range(-k, 0)), axes)
 
 
