@@ -429,7 +429,8 @@ def _cond_args(draw: Any) -> tuple[tuple, dict]:
         a = np.eye(n) * as_row(scale * signs) + 0.02 * dense
     else:
         a = with_singular_values(draw, batch, m, n, spectrum(draw, batch, min(m, n), gap=0.3))
-    return (a.astype(draw_dtype(draw)),) + (() if ord is None else (ord,)), {}
+    # p as a keyword: a positional float (inf) would be taken for a differentiable input
+    return (a.astype(draw_dtype(draw)),), ({} if ord is None else {"p": ord})
 
 
 def _cond_spec(x, p=None):
