@@ -1,16 +1,25 @@
-"""``verify``: property-based checking of a rule, with hypothesis.
+"""``verify``: property-based checking of a rule, systematic first, then with hypothesis.
 
 Each example draws the rule's inputs (from its declared domain, see
 :mod:`adcheck.check.strategies`), an output cotangent, and the seed of the random probes,
 and runs :func:`~adcheck.check.check_adjoint.run_rule_check` (values, shapes, dtypes,
 linearity, mutation, NaN, primal) plus a comparison of ``back(Δ)`` with ``J'·Δ`` for the drawn
-``Δ``. Inputs where the function itself is not finite, or raises, are skipped (hypothesis
-``reject``). A failure is shrunk by hypothesis to the smallest input that still fails; the
-result reports it with the seed that replays the whole run.
+``Δ``. Inputs where the function itself is not finite, or raises, are skipped.
 
-Reproducibility: hypothesis runs with ``@seed(seed)`` and ``database=None``, so the same
-``seed`` draws the same examples and shrinks to the same input. Without ``seed`` a fresh one
-is drawn and reported (``result.seed``).
+Two phases share ``max_examples``:
+
+1. **Systematic** (up to half of it, :data:`SYSTEMATIC_SHARE`): the domain's draw function
+   runs with a planned ``draw`` (:mod:`adcheck.check.enumeration`) that takes every value of
+   every small discrete choice (axes including None and negative ones, keepdims both ways,
+   0-d, size-one and non-square shapes, dtypes) and every pair of them, with random
+   continuous values. A bug confined to ``axis=0`` on non-square input is found by every
+   seed. A failure here is shrunk by the same planner (choices lowered, values simplified).
+2. **Random**: hypothesis draws the rest and shrinks a failure to the smallest input.
+
+Reproducibility: the seed drives both phases (hypothesis runs with ``@seed(seed)`` and
+``database=None``). Without ``seed`` it is derived from the rule's name (:func:`seed_for`),
+so the same call gives the same verdict in every process, as the CLI and the pytest plugin
+do by default; ``seed="random"`` explores with a fresh seed. ``result.seed`` replays it.
 
 >>> import numpy as np
 >>> import adcheck as ad
@@ -22,6 +31,10 @@ is drawn and reported (``result.seed``).
 from __future__ import annotations
 
 import copy
+import math
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,12 +43,13 @@ from .. import registry
 from ..fd import FiniteDifferenceMethod
 from ..tree import flatten
 from .check_adjoint import choose_mode, new_seed, rule_for, run_rule_check, validate_options
+from .enumeration import Example, SystematicDraw, shrink, systematic_examples
 from .problem import is_float_value
 from .report import short_repr
 from .result import CheckResult, Failure, GradientMismatch
 from .strategies import args_strategy, cotangent_strategy
 
-__all__ = ["verify"]
+__all__ = ["verify", "seed_for", "resolve_seed"]
 
 
 class _ExampleFailed(AssertionError):
@@ -47,6 +61,95 @@ class _ExampleFailed(AssertionError):
         self.kwargs = kwargs
         self.probe_seed = probe_seed
         self.cotangents = cotangents
+
+
+@dataclass
+class _Checked:
+    """One checked example and what replays it."""
+
+    result: CheckResult
+    args: tuple
+    kwargs: dict
+    probe_seed: int
+    cotangents: tuple
+
+    def failure(self) -> _ExampleFailed:
+        return _ExampleFailed(self.result, self.args, self.kwargs, self.probe_seed,
+                              self.cotangents)
+
+
+def seed_for(name: str) -> int:
+    """The default seed of a rule's ``verify``: a 32-bit hash of its name, the same in every
+    process and on every machine (not Python's salted ``hash``), so a run is reproducible
+    without being told a seed, and CI cannot pass by luck.
+
+    >>> seed_for("sin") == seed_for("sin") != seed_for("cos")
+    True
+    """
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def resolve_seed(seed: int | str | None, name: str) -> int:
+    """``seed`` as an int: ``None`` gives :func:`seed_for` the rule's name, ``"random"`` a
+    fresh random seed (exploration; it is reported in ``result.seed`` to replay the run).
+
+    >>> resolve_seed(None, "sin") == seed_for("sin"), resolve_seed(7, "sin")
+    (True, 7)
+    """
+    if seed is None:
+        return seed_for(name)
+    if isinstance(seed, str):
+        if seed != "random":
+            raise ValueError(f"seed must be an integer, None or 'random', got {seed!r}")
+        return new_seed()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer, None or 'random', got {seed!r}")
+    return int(seed)
+
+
+#: Share of ``max_examples`` given to the systematic phase; hypothesis draws the rest.
+SYSTEMATIC_SHARE = 0.5
+
+
+def _extra_draw(example: Example) -> Callable:
+    """Draws of the cotangent and probe seed of a systematic example (random, replayable)."""
+    d = SystematicDraw(lambda site, keys, prior: 0, np.random.default_rng(example.rng_seed + 1))
+    return lambda strategy, label: d.random(strategy)
+
+
+def _systematic_phase(strategy: Any, seed: int, total: int, check_example: Callable,
+                      tally: _Tally) -> tuple[_ExampleFailed | None, list]:
+    """Check the planned examples of :mod:`~adcheck.check.enumeration`; a failure is shrunk.
+
+    Returns the failure (or None) and the list of failures it found (to tell them apart).
+    """
+    budget = max(1, math.ceil(total * SYSTEMATIC_SHARE))
+    for example in systematic_examples(strategy, seed, budget):
+        if tally.examples >= budget:
+            break
+        checked = check_example(*example.value, _extra_draw(example))
+        if checked is None or checked.result.passed:
+            continue
+        smallest = _shrunk(strategy, example, checked, check_example)
+        failure = smallest.failure()
+        return failure, [failure]
+    return None, []
+
+
+def _shrunk(strategy: Any, example: Example, checked: _Checked,
+            check_example: Callable) -> _Checked:
+    """The check of the smallest failing example :func:`shrink` finds from ``example``."""
+    last = [checked]
+
+    def fails(candidate: Example) -> bool:
+        c = check_example(*candidate.value, _extra_draw(candidate))
+        if c is not None and not c.result.passed:
+            last[0] = c
+            return True
+        return False
+
+    shrink(strategy, example, fails)
+    return last[0]
 
 
 class _Tally:
@@ -104,7 +207,8 @@ def _call_text(name: str, args: tuple, kwargs: dict) -> str:
     return f"{name}({inner})"
 
 
-def verify(fn: Any, inputs: Any = None, max_examples: int = 100, seed: int | None = None, *,
+def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
+           seed: int | str | None = None, *,
            mode: str = "auto", fdm: FiniteDifferenceMethod | None = None,
            atol: float | None = None, rtol: float | None = None, kwargs: dict | None = None,
            settings: Any = None, raise_exception: bool = True) -> CheckResult:
@@ -113,9 +217,11 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100, seed: int | Non
     ``inputs``: ``None`` draws from the rule's declared domain (or default inputs when it
     declared none, and the result notes it); a strategy drawing the tuple of positional
     arguments; or a tuple of strategies, one per argument. ``kwargs`` go to every call.
-    ``max_examples`` bounds the examples; ``seed`` makes the run reproducible (one is drawn
-    and reported when omitted). ``settings`` (a ``hypothesis.settings``) replaces the
-    defaults (the active profile with ``database=None``, no deadline, quiet). ``mode``,
+    ``max_examples`` bounds the examples (systematic ones included); ``seed`` (an int) makes
+    the run reproducible; omitted, it is derived from the rule's name (the same in every
+    process); ``"random"`` draws a fresh one. Either way it is reported in ``result.seed``.
+    ``settings`` (a ``hypothesis.settings``) replaces the defaults (the active profile with
+    ``database=None``, no deadline, quiet); its ``max_examples`` is the budget. ``mode``,
     ``fdm``, ``atol``, ``rtol`` are as in :func:`~adcheck.check_adjoint`.
 
     Returns a :class:`CheckResult` (``examples``, ``seed``, ``smallest_input`` of the shrunk
@@ -144,12 +250,13 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100, seed: int | Non
     if settings is None and (isinstance(max_examples, bool) or not isinstance(
             max_examples, (int, np.integer)) or max_examples < 1):
         raise ValueError(f"max_examples must be an integer >= 1, got {max_examples!r}")
-    seed = new_seed() if seed is None else int(seed)
+    seed = resolve_seed(seed, rule.name)
     strategy, notes = args_strategy(rule.fn, rule.domain, inputs, kwargs)
     tally = _Tally()
+    total = settings.max_examples if settings is not None else int(max_examples)
 
-    def example(data: Any) -> None:
-        args, kw = data.draw(strategy, label="arguments")
+    def check_example(args: tuple, kw: dict, draw: Callable) -> _Checked | None:
+        """Check one input; None when it is skipped (outside the function's domain)."""
         try:
             c_args, c_kw = copy.deepcopy(args), copy.deepcopy(kw)
             with np.errstate(all="ignore"):
@@ -160,42 +267,52 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100, seed: int | Non
             finite = False
         if not finite:
             tally.skipped += 1
-            hypothesis.reject()
+            return None
         shapes = [(np.shape(v), np.dtype(np.float64) if type(v) is float else np.result_type(v))
                   for v in outs]
-        dy = data.draw(cotangent_strategy(shapes), label="cotangent") if shapes else ()
+        dy = draw(cotangent_strategy(shapes), "cotangent") if shapes else ()
         flat_dy = (np.concatenate([np.ravel(d) for d in dy]) if dy else np.zeros(0),)
-        probe_seed = data.draw(st.integers(0, 2**32 - 1), label="probe seed")
+        probe_seed = draw(st.integers(0, 2**32 - 1), "probe seed")
+        cotangents = flat_dy if shapes else ()
         r = run_rule_check(rule.fn, rule.rule, args, kw, mode=mode, fdm=fdm, atol=atol,
-                           rtol=rtol, seed=probe_seed, cotangents=flat_dy if shapes else (),
+                           rtol=rtol, seed=probe_seed, cotangents=cotangents,
                            name=rule.name, location=rule.source, kind="verify",
                            fail_fast=True)
         if not r.passed and all(f.kind in ("error", "kink") for f in r.failures) and any(
                 f.message.startswith("finite differences impossible") for f in r.failures):
             tally.skipped += 1
-            hypothesis.reject()
+            return None
         tally.add(r)
-        if not r.passed:
-            failure = _ExampleFailed(r, args, kw, probe_seed, flat_dy if shapes else ())
-            tally.last_failure = failure
-            raise failure
+        return _Checked(r, args, kw, probe_seed, cotangents)
 
+    def example(data: Any) -> None:
+        args, kw = data.draw(strategy, label="arguments")
+        checked = check_example(args, kw, lambda s, label: data.draw(s, label=label))
+        if checked is None:
+            hypothesis.reject()
+        if not checked.result.passed:
+            tally.last_failure = checked.failure()
+            raise tally.last_failure
+
+    failed, systematic = _systematic_phase(strategy, seed, total, check_example, tally)
+    remaining = total - tally.examples
     if settings is None:
         chosen = hypothesis.settings(
-            max_examples=max_examples, database=None, deadline=None, derandomize=False,
+            max_examples=max(remaining, 1), database=None, deadline=None, derandomize=False,
             report_multiple_bugs=False, verbosity=Verbosity.quiet,
             # No "explain" phase: it re-runs the failing example many times to annotate it.
             phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
             suppress_health_check=list(HealthCheck))
     else:
-        chosen = hypothesis.settings(settings, report_multiple_bugs=False, derandomize=False)
+        chosen = hypothesis.settings(settings, report_multiple_bugs=False, derandomize=False,
+                                     max_examples=max(remaining, 1))
     test = hypothesis.seed(seed)(chosen(given(st.data())(example)))
 
     result = CheckResult(passed=True, kind="verify", name=rule.name, location=rule.source,
                          seed=seed, notes=list(notes))
-    failed: _ExampleFailed | None = None
     try:
-        test()
+        if failed is None and remaining > 0:
+            test()
     except _ExampleFailed as exc:
         failed = exc
     except Flaky:
@@ -203,7 +320,9 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100, seed: int | Non
         result.notes.append("the failure did not always reproduce (flaky): the rule may not "
                             "be deterministic")
     except Unsatisfiable:
-        result.failures.append(Failure("error", _unsatisfiable_message(rule, inputs, tally)))
+        if tally.examples == 0:
+            result.failures.append(
+                Failure("error", _unsatisfiable_message(rule, inputs, tally)))
     result.examples = tally.examples
     result.evaluations, result.pullbacks = tally.evaluations, tally.pullbacks
     result.probes = tally.probes
@@ -224,9 +343,13 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100, seed: int | Non
         if failed.kwargs:
             result.smallest_input += ", " + ", ".join(
                 f"{k}={short_repr(v)}" for k, v in failed.kwargs.items())
-        result.details.append(f"replay: adcheck.verify({rule.name}, seed={seed}) (with the "
-                              f"same max_examples={max_examples})")
-        call = _call_text(registry.function_label(rule.fn), failed.args, failed.kwargs)
+        label = registry.function_label(rule.fn)
+        if failed in systematic:
+            result.details.append("found by the systematic phase (every small discrete choice "
+                                  "of the domain, before random examples), so by every seed")
+        budget = "" if total == 100 else f"max_examples={total}, "
+        result.details.append(f"replay: adcheck.verify({label}, {budget}seed={seed})")
+        call = _call_text(label, failed.args, failed.kwargs)
         result.details.append("or check that input alone: adcheck.check_adjoint("
                               + call[:-1].replace("(", ", ", 1) + ")")
     if tally.skipped:

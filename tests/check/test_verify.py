@@ -28,20 +28,33 @@ def test_failure_is_shrunk_to_a_small_input_and_replayable(scoped):
     x = np.asarray(args[0])
     assert x.size == 1 and float(x.ravel()[0]) < 0
     assert any(f.kind == "value" for f in first.failures)
-    assert "replay: adcheck.verify(sin_wrong_below_0, seed=11)" in first.report()
+    # the replay line is valid Python, with the budget it needs
+    assert "replay: adcheck.verify(sin_wrong_below_0, max_examples=60, seed=11)" in first.report()
     again = ad.verify(f, max_examples=60, seed=11, raise_exception=False)
     assert again.smallest_input == first.smallest_input
     assert again.examples == first.examples
     print(first.report())
 
 
-def test_without_seed_a_seed_is_drawn_and_reported(scoped):
+def test_without_seed_the_seed_comes_from_the_rule_name_and_is_reported(scoped):
+    import zlib
+
     f = scoped(np.cos, lambda dy, y, x: (-dy * np.sin(x),), "cos_ok")
     result = ad.verify(f, max_examples=5)
-    assert result.passed and isinstance(result.seed, int)
-    again = ad.verify(f, max_examples=5, seed=result.seed)
-    assert again.examples == result.examples
-    assert again.max_error == result.max_error
+    assert result.passed and result.seed == zlib.crc32(b"cos_ok")
+    again = ad.verify(f, max_examples=5)  # the same run, without being told a seed
+    assert again.seed == result.seed and again.max_error == result.max_error
+    replayed = ad.verify(f, max_examples=5, seed=result.seed)
+    assert replayed.examples == result.examples
+    assert replayed.max_error == result.max_error
+
+
+def test_seed_random_explores_and_reports_the_seed_it_drew(scoped):
+    f = scoped(np.cos, lambda dy, y, x: (-dy * np.sin(x),), "cos_ok")
+    seeds = {ad.verify(f, max_examples=3, seed="random").seed for _ in range(3)}
+    assert len(seeds) == 3 and all(0 <= s < 2**32 for s in seeds)
+    with pytest.raises(ValueError, match="seed must be an integer, None or 'random'"):
+        ad.verify(f, max_examples=3, seed="often")
 
 
 def test_domain_none_is_checked_on_default_inputs_and_says_so(scoped):
