@@ -34,11 +34,17 @@ from .matrices import (
     as_row,
     draw_batch,
     draw_dtype,
+    lower_mask,
     mT,
     per_matrix,
     reflect_adjoint,
+    spectrum,
+    symmetric,
+    unread_triangle,
     well_conditioned,
+    with_singular_values,
 )
+from .norms import matrix_norm_cotangent
 from .shape import NOT_GIVEN, draw_array, nones, reject
 
 # Integers: no derivative.
@@ -70,10 +76,8 @@ def _solve_args(draw: Any) -> tuple[tuple, dict]:
     a = well_conditioned(draw, batch, n)
     if draw(st.booleans()):
         b = draw_array(draw, (n,))
-    else:
-        b_batch = draw(st.sampled_from([batch, batch[:0], (1,) * len(batch), (2,) + batch]))
-        if len(b_batch) > len(batch) and batch:
-            b_batch = b_batch[1:]
+    else:  # b's batch axes: a's, none, unit ones, or (against one matrix) a stack of its own
+        b_batch = draw(st.sampled_from([batch, (), (1,) * len(batch)] + ([] if batch else [(2,)])))
         b = draw_array(draw, b_batch + (n, k))
     dtype = draw_dtype(draw)
     return (a.astype(dtype), b.astype(dtype)), {}
@@ -86,11 +90,10 @@ def _pinv_args(draw: Any) -> tuple[tuple, dict]:
 
     batch = draw_batch(draw)
     if draw(st.booleans()):
-        from .matrices import spectrum, symmetric, unread_triangle
-
         n = draw(st.integers(1, 3))
         a = symmetric(draw, batch, n, spectrum(draw, batch, n, signed=True))
-        return (unread_triangle(draw, a, lower=True),), {"hermitian": True}
+        a = unread_triangle(draw, a, lower=True)
+        return (a.astype(draw_dtype(draw)),), {"hermitian": True}
     m, n = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     kwargs = draw(st.sampled_from([{}, {"rcond": 1e-10}, {"rtol": 1e-8}, {"rtol": None}]))
     return (well_conditioned(draw, batch, m, n).astype(draw_dtype(draw)),), kwargs
@@ -101,9 +104,7 @@ def _matrix_power_args(draw: Any) -> tuple[tuple, dict]:
 
     n = draw(st.integers(1, 3))
     batch = draw_batch(draw)
-    # Singular values near 1, so that a cube stays of the matrix's own size.
-    from .matrices import spectrum, with_singular_values
-
+    # Singular values near 1, so that a fifth power stays of the matrix's own size.
     a = with_singular_values(draw, batch, n, n, spectrum(draw, batch, n, 0.6, 1.5))
     return (a.astype(draw_dtype(draw)), draw(st.sampled_from([0, 1, 2, 3, 5, -1, -2]))), {}
 
@@ -125,8 +126,6 @@ def _multi_dot_args(draw: Any) -> tuple[tuple, dict]:
 def _lstsq_args(draw: Any) -> tuple[tuple, dict]:
     """Full-rank a of any shape with distinct singular values, b a vector or a matrix, rcond."""
     from hypothesis import strategies as st
-
-    from .matrices import spectrum, with_singular_values
 
     m, n = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     # Distinct singular values: lstsq returns them, sorted, as an output.
@@ -244,8 +243,6 @@ def _pinv_spec(a, rcond=None, hermitian=False, *, rtol=NOT_GIVEN):
 
 
 def _lower_symmetric(a: Any) -> Any:
-    from .matrices import lower_mask
-
     n = np.shape(a)[-1]
     return a * lower_mask(n) + mT(a * lower_mask(n, -1))
 
@@ -413,8 +410,6 @@ def _cond_args(draw: Any) -> tuple[tuple, dict]:
     largest (smallest) column and row sums of the matrix and of its inverse have no tie."""
     from hypothesis import strategies as st
 
-    from .matrices import spectrum, with_singular_values
-
     ord = draw(st.sampled_from([None, 2, -2, "fro", "nuc", 1, -1, math.inf, -math.inf]))
     batch = draw_batch(draw)
     if ord in (None, 2, -2):
@@ -449,8 +444,6 @@ def _cond(*args, **kwargs):
     array([[ 0.5,  0. ],
            [ 0. , -1. ]])
     """
-    from .norms import matrix_norm_cotangent
-
     x, p = _cond_spec(*args, **kwargs)
     value = np.linalg.cond(x, p)
     rest = nones(args)

@@ -31,8 +31,8 @@ from adcheck.engine.tape import fit
 from adcheck.engine.tracer import strip
 from adcheck.registry import adjoint
 
-from .matrices import mT, orthogonal, spectrum
-from .shape import draw_array, nones, normalize_axes
+from .matrices import draw_dtype, mT, orthogonal, spectrum
+from .shape import draw_array, draw_axis, draw_shape, nones, normalize_axes
 
 INF = math.inf
 VECTOR_ORDS = [None, 2, 1, INF, -INF, 0, 3, 0.5, -1, -2, 1.5]
@@ -199,8 +199,6 @@ def _draw_axes(draw: Any, ndim: int, count: int) -> tuple:
 def _norm_args(draw: Any) -> tuple[tuple, dict]:
     from hypothesis import strategies as st
 
-    from .matrices import draw_dtype
-    from .shape import draw_shape
 
     form = draw(st.sampled_from(["flat", "vector", "vector axis", "matrix", "matrix axes"]))
     kwargs: dict = {"keepdims": draw(st.booleans())}
@@ -230,8 +228,6 @@ def _norm_args(draw: Any) -> tuple[tuple, dict]:
 def _vector_norm_args(draw: Any) -> tuple[tuple, dict]:
     from hypothesis import strategies as st
 
-    from .matrices import draw_dtype
-    from .shape import draw_axis, draw_shape
 
     shape = draw_shape(draw, 0, 3, 3)
     axis = draw_axis(draw, len(shape))
@@ -246,8 +242,6 @@ def _vector_norm_args(draw: Any) -> tuple[tuple, dict]:
 def _matrix_norm_args(draw: Any) -> tuple[tuple, dict]:
     from hypothesis import strategies as st
 
-    from .matrices import draw_dtype
-    from .shape import draw_shape
 
     shape = draw_shape(draw, 2, 3, 3)
     ord = draw(st.sampled_from(MATRIX_ORDS[1:]))
