@@ -26,7 +26,7 @@ import numpy as np
 from adcheck import domains
 from adcheck.registry import adjoint
 
-from .shape import draw_array, reject, sum_to
+from .shape import draw_array_of, draw_float_dtype, reject, sum_to
 
 
 def _matmul_args(draw: Any) -> tuple[tuple, dict]:
@@ -46,7 +46,8 @@ def _matmul_args(draw: Any) -> tuple[tuple, dict]:
     else:
         a_shape = (k,) if kind[0] == "v" else (m, k)
         b_shape = (k,) if kind[1] == "v" else (k, n)
-    return (draw_array(draw, a_shape), draw_array(draw, b_shape)), {}
+    dtype = draw_float_dtype(draw)
+    return (draw_array_of(draw, a_shape, dtype), draw_array_of(draw, b_shape, dtype)), {}
 
 
 def _dot_args(draw: Any) -> tuple[tuple, dict]:
@@ -65,11 +66,12 @@ def _dot_args(draw: Any) -> tuple[tuple, dict]:
         return tuple(sides)
 
     a_shape, b_shape = operand(True), operand(False)
-    return (draw_array(draw, a_shape), draw_array(draw, b_shape)), {}
+    dtype = draw_float_dtype(draw)
+    return (draw_array_of(draw, a_shape, dtype), draw_array_of(draw, b_shape, dtype)), {}
 
 
 @adjoint(np.matmul, domain=domains.custom(_matmul_args, "vector/matrix in all pairings and "
-                                          "broadcast stacks, non-square"),
+                                          "broadcast stacks, non-square, float64/32"),
          builtin=True)
 def _matmul(a, b):
     """Adjoint of ``a @ b``: ``(dy @ b^T, a^T @ dy)``, with 1-D operands promoted and back.
@@ -110,7 +112,7 @@ def _dot_spec(a, b, out=None):
 
 
 @adjoint(np.dot, domain=domains.custom(_dot_args, "scalars, vectors, matrices and N-D "
-                                       "operands, non-square"),
+                                       "operands, non-square, float64/32"),
          builtin=True)
 def _dot(*args, **kwargs):
     """Adjoint of ``np.dot`` for every combination of scalar, vector, matrix and N-D operands.

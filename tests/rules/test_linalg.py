@@ -16,13 +16,14 @@ def operands(a_shape, b_shape, seed=0):
     return rng.normal(size=a_shape), rng.normal(size=b_shape)
 
 
-def check_both_cotangents(fn, a, b):
+def check_both_cotangents(fn, a, b, rtol=1e-6, atol=1e-8):
     y = fn(a, b)
     w = np.random.default_rng(1).normal(size=np.shape(y))
     ga, gb = ad.pullback(fn, a, b)[1](w)
     assert np.shape(ga) == np.shape(a) and np.shape(gb) == np.shape(b)
-    np.testing.assert_allclose(ga, central_vjp(lambda a: fn(a, b), a, w), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(gb, central_vjp(lambda b: fn(a, b), b, w), rtol=1e-6, atol=1e-8)
+    assert ga.dtype == np.result_type(a) and gb.dtype == np.result_type(b)
+    np.testing.assert_allclose(ga, central_vjp(lambda a: fn(a, b), a, w), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(gb, central_vjp(lambda b: fn(a, b), b, w), rtol=rtol, atol=atol)
 
 
 MATMUL_SHAPES = [
@@ -183,7 +184,10 @@ def test_matmul_out_is_refused():
 def test_rule_on_its_declared_domain(fn, data):
     (a, b), kwargs = lookup(fn).domain.draw_args(data.draw)
     assert kwargs == {}
-    check_both_cotangents(fn, a, b)
+    if a.dtype == np.float32:  # products of up to 4 terms of size 10, rounded to float32
+        check_both_cotangents(fn, a, b, rtol=1e-4, atol=1e-4)
+    else:
+        check_both_cotangents(fn, a, b)
 
 
 
