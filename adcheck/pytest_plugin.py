@@ -29,9 +29,14 @@ a folder; repeatable, or listed under ``adcheck_verify`` in the ini file) adds a
 ``pytest -n auto`` (pytest-xdist) spreads them over cores, ``-m adcheck`` runs only them.
 A target that fails to import is a collection error, as a test module that fails would be.
 
-Options: ``--adcheck-max-examples`` and ``--adcheck-seed``. Everything else about drawing
-inputs is hypothesis' own business: profiles (``--hypothesis-profile``), the example
-database and ``--hypothesis-seed`` (used when ``--adcheck-seed`` is not given) apply as usual.
+Options: ``--adcheck-max-examples`` and ``--adcheck-seed``. Seeds are deterministic by
+default, so a suite cannot pass by luck: a rule item and the ``verify`` fixture use a seed
+derived from the rule's name, the ``gradcheck`` and ``check_adjoint`` fixtures one derived
+from the test's id (the same in every run and process). ``--adcheck-seed=N`` fixes one seed
+for all, ``--adcheck-seed=random`` explores with fresh seeds (each failure reports the seed
+that replays it), and ``--hypothesis-seed`` is used when ``--adcheck-seed`` is not given.
+Everything else about drawing inputs is hypothesis' own business: profiles
+(``--hypothesis-profile``) and the example database apply as usual.
 """
 
 from __future__ import annotations
@@ -72,8 +77,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="examples per rule for adcheck's property-based checks (default: the checker's)",
     )
     group.addoption(
-        "--adcheck-seed", type=int, default=None, metavar="SEED",
-        help="seed for adcheck's checks (default: --hypothesis-seed, else random)",
+        "--adcheck-seed", type=_seed_option, default=None, metavar="SEED|random",
+        help="seed for adcheck's checks: an integer, or 'random' to explore (default: "
+             "--hypothesis-seed, else one derived from each rule's name or test's id)",
     )
     parser.addini(
         "adcheck_verify", type="linelist", default=[],
@@ -87,7 +93,18 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def _seed(config: pytest.Config) -> int | None:
+def _seed_option(text: str) -> int | str:
+    if text == "random":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise pytest.UsageError(
+            f"--adcheck-seed must be an integer or 'random', got {text!r}") from None
+
+
+def _seed(config: pytest.Config) -> int | str | None:
+    """The seed option in force: an int, "random", or None (derived per rule or test)."""
     seed = config.getoption("adcheck_seed", None)
     if seed is not None:
         return seed
@@ -96,6 +113,17 @@ def _seed(config: pytest.Config) -> int | None:
         return None if hypothesis_seed is None else int(hypothesis_seed)
     except ValueError:
         return None
+
+
+def _test_seed(request: pytest.FixtureRequest) -> int | None:
+    """The probe seed of the ``gradcheck``/``check_adjoint`` fixtures: the option's, else one
+    derived from the test's id (None, i.e. fresh random probes, for ``random``)."""
+    from adcheck.check.verify import seed_for
+
+    seed = _seed(request.config)
+    if seed is None:
+        return seed_for(request.node.nodeid)
+    return None if seed == "random" else seed
 
 
 def _hypothesis_settings(config: pytest.Config) -> Any:
@@ -158,7 +186,7 @@ def _failing_with_report(config: pytest.Config, check: Callable, **defaults: Any
 
 
 @pytest.fixture
-def gradcheck(pytestconfig: pytest.Config) -> Callable:
+def gradcheck(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Callable:
     """:func:`adcheck.gradcheck` that fails the test with its readable report.
 
     ::
@@ -168,11 +196,11 @@ def gradcheck(pytestconfig: pytest.Config) -> Callable:
     """
     from adcheck import check
 
-    return _failing_with_report(pytestconfig, check.gradcheck, seed=_seed(pytestconfig))
+    return _failing_with_report(pytestconfig, check.gradcheck, seed=_test_seed(request))
 
 
 @pytest.fixture
-def check_adjoint(pytestconfig: pytest.Config) -> Callable:
+def check_adjoint(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Callable:
     """:func:`adcheck.check_adjoint` that fails the test with its readable report.
 
     ::
@@ -182,14 +210,15 @@ def check_adjoint(pytestconfig: pytest.Config) -> Callable:
     """
     from adcheck import check
 
-    return _failing_with_report(pytestconfig, check.check_adjoint, seed=_seed(pytestconfig))
+    return _failing_with_report(pytestconfig, check.check_adjoint, seed=_test_seed(request))
 
 
 @pytest.fixture
 def verify(pytestconfig: pytest.Config) -> Callable:
     """:func:`adcheck.verify` (property-based) that fails the test with its readable report.
 
-    Its defaults: ``--adcheck-seed``, and the active hypothesis profile with
+    Its defaults: ``--adcheck-seed`` (else the rule's own seed, derived from its name), and
+    the active hypothesis profile with
     ``--adcheck-max-examples`` on top (pass ``max_examples=`` or ``settings=`` to override).
 
     ::

@@ -81,7 +81,7 @@ JSON_SCHEMA: dict[str, Any] = {
                          "timeout", "jobs", "select"],
             "properties": {
                 "max_examples": _INT_OR_NULL,
-                "seed": _INT_OR_NULL,
+                "seed": {"type": ["integer", "string", "null"]},  # "random": --seed random
                 "mode": {"enum": ["auto", "full", "fast"]},
                 "fdm_order": _INT_OR_NULL,
                 "atol": _NUMBER_OR_NULL,
@@ -183,22 +183,44 @@ def replay_command(outcome: RuleOutcome, options: VerifyOptions | None = None) -
     return " ".join(shlex.quote(w) for w in words)
 
 
+def error_ratio(o: RuleOutcome) -> float | None:
+    """The worst error divided by its tolerance over the rule's examples (below 1 passes),
+    or None when nothing was compared.
+
+    >>> error_ratio(RuleOutcome("m", "sq", None, "-", False, "passed", examples=3,
+    ...                         max_error=2e-9, tolerance=1e-8))
+    0.2
+    """
+    ratio = (o.check or {}).get("worst_ratio")
+    if isinstance(ratio, (int, float)) and ratio >= 0:
+        return float(ratio)
+    if o.max_error is None or o.tolerance is None or not o.examples:
+        return None
+    if o.tolerance > 0:
+        return o.max_error / o.tolerance
+    return 0.0 if o.max_error == 0 else float("inf")
+
+
 def _error_vs_tolerance(o: RuleOutcome) -> str:
-    """The closest call (error / tolerance); for a rule that failed on something other than
-    a wrong value, what it failed on (a passing example's small error would read as a pass).
+    """The closest call, as error / tolerance (a ratio, so it reads across rules: below 1
+    passes); for a rule that failed on something other than a wrong value, what it failed
+    on (a passing example's small ratio would read as a pass).
 
     >>> o = RuleOutcome("m", "sq", None, "-", False, "failed", examples=3, max_error=0.0,
     ...                 tolerance=1e-19, check={"failures": [{"kind": "mutation"}]})
     >>> _error_vs_tolerance(o)
     'mutation'
+    >>> _error_vs_tolerance(RuleOutcome("m", "sq", None, "-", False, "passed", examples=3,
+    ...                                 max_error=3e-10, tolerance=1e-8))
+    '0.03'
     """
     kinds = [f.get("kind") for f in (o.check or {}).get("failures", [])]
     if o.status == "failed" and kinds and "value" not in kinds:
         return ", ".join(dict.fromkeys(k for k in kinds if k != "kink"))
-    if o.max_error is None or not o.examples:
+    ratio = error_ratio(o)
+    if ratio is None:
         return "-"
-    tol = "-" if o.tolerance is None else f"{o.tolerance:.1e}"
-    return f"{o.max_error:.1e} / {tol}"
+    return f"{ratio:.2g}"
 
 
 _VERDICT = {
@@ -251,6 +273,9 @@ def summary_line(
 
     >>> summary_line([], [], 0.25)
     'no rules checked (0.2 s)'
+    >>> o = RuleOutcome("m.py", "f", None, "-", True, "passed", duration=0.25)
+    >>> summary_line([], [o, o], 0.6)
+    '2 rules: 2 passed (0.6 s, 0.25 s per rule)'
     >>> from adcheck.cli.collect import collect
     >>> summary_line([collect("no_such_module_here")], [], 0.0)
     'no rules checked; 1 target failed to import (0.0 s)'
@@ -263,7 +288,8 @@ def summary_line(
     n = len(outcomes)
     head = f"{n} rule{'s' if n != 1 else ''}" if n else "no rules checked"
     sep = ": " if n else "; "
-    return f"{head}{sep if parts else ''}{', '.join(parts)} ({duration:.1f} s)"
+    cost = f", {sum(o.duration for o in outcomes) / n:.2f} s per rule" if n > 1 else ""
+    return f"{head}{sep if parts else ''}{', '.join(parts)} ({duration:.1f} s{cost})"
 
 
 def print_import_errors(console: Console, collections: list[Collection]) -> None:

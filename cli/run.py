@@ -44,7 +44,9 @@ DEFAULT_INPUTS_NOTE = (
 class VerifyOptions:
     """The knobs of one run, passed unchanged to :func:`adcheck.verify` for every rule.
 
-    ``None`` leaves the checker's own default in force. ``timeout`` is in seconds per rule.
+    ``None`` leaves the checker's own default in force: for ``seed``, one derived from each
+    rule's name (deterministic); ``seed="random"`` draws a fresh seed for each rule (it is
+    reported, to replay). ``timeout`` is in seconds per rule.
     ``settings`` (a ``hypothesis.settings``) replaces the checker's hypothesis defaults; the
     pytest plugin passes the active profile this way (the CLI does not).
 
@@ -53,7 +55,7 @@ class VerifyOptions:
     """
 
     max_examples: int | None = None
-    seed: int | None = None
+    seed: int | str | None = None
     mode: str = "auto"
     fdm_order: int | None = None
     atol: float | None = None
@@ -216,7 +218,7 @@ def check_rule(entry: CollectedRule, options: VerifyOptions) -> RuleOutcome:
         domain=entry.domain,
         declared_domain=entry.declared_domain,
         status="error",
-        seed=options.seed,
+        seed=options.seed if isinstance(options.seed, int) else None,
     )
     if entry.rule is None:
         outcome.status = "no-rule"

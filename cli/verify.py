@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -44,6 +45,25 @@ def console_for(file: object | None = None, stderr: bool = False) -> Console:
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(file=file, stderr=stderr, highlight=False, width=PLAIN_WIDTH)
     return console
+
+
+class SeedType(click.ParamType):
+    """``--seed``: an integer, or ``random`` for a fresh seed per rule.
+
+    >>> SeedType().convert("12", None, None), SeedType().convert("random", None, None)
+    (12, 'random')
+    """
+
+    name = "seed"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int | str:
+        if isinstance(value, int) or value == "random":
+            return value
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is neither an integer nor 'random'", param, ctx)
 
 
 def _collect_all(targets: tuple[str, ...], builtin: bool) -> list[Collection]:
@@ -85,8 +105,10 @@ def _check_with_progress(
 @click.option("--builtin", is_flag=True, help="Also verify adcheck's own rules (all of rules/).")
 @click.option("--max-examples", type=click.IntRange(min=1), default=100, show_default=True,
               help="Inputs hypothesis draws per rule.")
-@click.option("--seed", type=int, default=None,
-              help="Seed for the input draws; a failure's report prints the one that replays it.")
+@click.option("--seed", type=SeedType(), default=None, metavar="INT|random",
+              help="Seed for the input draws. Default: one derived from each rule's name, the "
+                   "same in every run (CI cannot pass by luck); 'random': a fresh seed per "
+                   "rule, to explore. A failure's report prints the seed that replays it.")
 @click.option("--mode", type=click.Choice(["auto", "full", "fast"]), default="auto",
               show_default=True,
               help="full: whole Jacobian by finite differences; fast: dot-product probes.")
@@ -116,7 +138,7 @@ def verify_command(
     targets: tuple[str, ...],
     builtin: bool,
     max_examples: int,
-    seed: int | None,
+    seed: int | str | None,
     mode: str,
     fdm_order: int | None,
     atol: float | None,

@@ -437,7 +437,7 @@ class SystematicDraw:
             with warnings.catch_warnings(), BuildContext(data, wrapped_test=lambda: None):
                 warnings.simplefilter("ignore")
                 return data.draw(s)
-        except Exception as exc:
+        except BaseException as exc:  # hypothesis' StopTest is a BaseException
             if type(exc).__name__ in ("StopTest", "UnsatisfiedAssumption", "Frozen"):
                 raise Rejected(f"hypothesis could not draw {s!r}") from None
             raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from adcheck.rules.shape import normalize_axes
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -13,7 +14,6 @@ import adcheck as ad
 from adcheck import registry
 from adcheck.check.enumeration import curated_shapes, replay, systematic_examples
 from adcheck.check.strategies import args_strategy
-from adcheck.rules.shape import normalize_axes
 
 
 def _sum_wrong_for_axis0_on_non_square(x, *rest, axis=None, keepdims=False):

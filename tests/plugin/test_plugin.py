@@ -177,3 +177,48 @@ def test_xdist_spreads_rule_items_over_workers_seeded_by_hypothesis(rules_module
               "--adcheck-max-examples=10")
     assert replay.format("myrules.py", "bad_square") in out
     assert replay.format("extra.py", "bad2") in out
+
+
+def test_without_a_seed_option_every_seed_is_deterministic(rules_module, tmp_path):
+    import zlib
+
+    rules_module.makepyfile(
+        test_seeds='''
+        import numpy as np
+        from myrules import cube
+
+        def test_verify_fixture_seed_comes_from_the_rule_name(verify):
+            assert verify(cube, max_examples=5).seed == CUBE_SEED
+
+        def test_check_adjoint_fixture_seed_comes_from_the_test_id(check_adjoint, request):
+            import zlib
+            result = check_adjoint(cube, np.array([0.5, 3.0]))
+            assert result.seed == zlib.crc32(request.node.nodeid.encode())
+        '''.replace("CUBE_SEED", str(zlib.crc32(b"cube")))
+    )
+    seeds = []
+    for run in range(2):
+        junit = tmp_path / f"junit{run}.xml"
+        result = run_inprocess(rules_module, "--adcheck-verify=myrules.py",
+                               "--adcheck-max-examples=10", "-p", "no:cacheprovider",
+                               "-p", "no:randomly", f"--junitxml={junit}")
+        result.assert_outcomes(passed=3, failed=1)
+        seeds.append({p.get("value") for p in ET.parse(junit).getroot().iter("property")
+                      if p.get("name") == "seed"})
+        assert (f"replay: pytest --adcheck-verify=myrules.py -k 'bad_square' "
+                f"--adcheck-seed={zlib.crc32(b'bad_square')}") in result.stdout.str()
+    assert seeds[0] == seeds[1] == {str(zlib.crc32(b"cube")), str(zlib.crc32(b"bad_square"))}
+
+
+def test_adcheck_seed_random_explores_and_reports_the_seed(rules_module, tmp_path):
+    seeds = []
+    for run in range(2):
+        junit = tmp_path / f"junit{run}.xml"
+        result = run_inprocess(rules_module, "--adcheck-verify=myrules.py", "-k", "cube",
+                               "--adcheck-max-examples=5", "--adcheck-seed=random",
+                               "-p", "no:cacheprovider", f"--junitxml={junit}")
+        result.assert_outcomes(passed=1)
+        seeds += [p.get("value") for p in ET.parse(junit).getroot().iter("property")
+                  if p.get("name") == "seed"]
+    assert len(seeds) == 2 and seeds[0] != seeds[1]
+    assert all(s.isdigit() for s in seeds)
