@@ -15,7 +15,9 @@
   their part when passed positionally);
 - ``gradient``: the transposed central/one-sided stencils of ``edge_order`` 1 or 2, divided by
   the spacing; scalar spacings passed positionally get ``-sum(dy * out) / h``. Coordinate
-  arrays as spacing raise :class:`~adcheck.NotDifferentiable`.
+  arrays (non-uniform grids) are constants: ``f`` is differentiated through NumPy's
+  non-uniform stencil, and differentiating the coordinates themselves raises
+  :class:`~adcheck.NotDifferentiable`.
 
 ``np.add.accumulate`` and ``np.multiply.accumulate`` are ``cumsum``/``cumprod``; ``ufunc.outer``
 of any two-argument ufunc is the ufunc on ``a`` reshaped against ``b``, so it uses the ufunc's
@@ -465,9 +467,50 @@ def _stencil_transpose(d: Any, edge_order: int) -> Any:
             + _edge(last, (0.5, -2.0, 1.5), rest, False))
 
 
+def _nonuniform_transpose(d: Any, x: np.ndarray, edge_order: int) -> Any:
+    """The adjoint of ``np.gradient``'s stencil along the last axis for coordinates ``x``.
+
+    Row ``i`` of the stencil is ``a f[i-1] + b f[i] + c f[i+1]`` with NumPy's coefficients
+    from the spacings ``dx1 = x[i] - x[i-1]``, ``dx2 = x[i+1] - x[i]`` (constants); the
+    edges are NumPy's one-sided formulas of ``edge_order`` 1 or 2.
+    """
+    n = np.shape(d)[-1]
+    lead = np.shape(d)[:-1]
+    dtype = np.result_type(strip(d))
+    dx = np.diff(np.asarray(x, dtype=np.float64))
+    dx1, dx2 = dx[:-1], dx[1:]
+    a = -dx2 / (dx1 * (dx1 + dx2))
+    b = (dx2 - dx1) / (dx1 * dx2)
+    c = dx1 / (dx2 * (dx1 + dx2))
+    inner = d[..., 1:-1]
+    one, two = np.zeros(lead + (1,), dtype), np.zeros(lead + (2,), dtype)
+    g = (np.concatenate([inner * a, two], axis=-1)
+         + np.concatenate([one, inner * b, one], axis=-1)
+         + np.concatenate([two, inner * c], axis=-1))
+    first, last = d[..., :1], d[..., -1:]
+    if edge_order == 1:
+        rest = np.zeros(lead + (n - 2,), dtype)
+        return (g + _edge(first, (-1 / dx[0], 1 / dx[0]), rest, True)
+                + _edge(last, (-1 / dx[-1], 1 / dx[-1]), rest, False))
+    rest = np.zeros(lead + (n - 3,), dtype)
+    h1, h2 = dx[0], dx[1]
+    start = (-(2 * h1 + h2) / (h1 * (h1 + h2)), (h1 + h2) / (h1 * h2), -h1 / (h2 * (h1 + h2)))
+    h1, h2 = dx[-2], dx[-1]
+    end = (h2 / (h1 * (h1 + h2)), -(h2 + h1) / (h1 * h2), (2 * h2 + h1) / (h2 * (h1 + h2)))
+    return g + _edge(first, start, rest, True) + _edge(last, end, rest, False)
+
+
+def _coordinates_not_differentiable() -> None:
+    raise NotDifferentiable(
+        "np.gradient: the coordinate arrays given as spacing are not differentiated by "
+        "adcheck's built-in rule (f is, and scalar spacings are); pass the coordinates as a "
+        "constant, or register your own adjoint for np.gradient."
+    )
+
+
 def _gradient_args(draw: Any) -> tuple[tuple, dict]:
     """1-3 dims, axis None/int/tuple, edge_order 1 or 2 (sides long enough for it), and no
-    spacing, one scalar spacing, or one per axis (positive scalars)."""
+    spacing, one scalar spacing, or one per axis (positive scalars or integer coordinates)."""
     from hypothesis import strategies as st
 
     edge_order = draw(st.sampled_from([1, 2]))
@@ -480,9 +523,13 @@ def _gradient_args(draw: Any) -> tuple[tuple, dict]:
     shape = tuple(draw(st.integers(edge_order + 1, edge_order + 2)) if i in axes
                   else draw(st.integers(1, 2)) for i in range(ndim))
     f = real_array(draw, shape)
-    spacing = draw(st.sampled_from(["none", "one", "each"]))
-    count = {"none": 0, "one": 1, "each": len(axes)}[spacing]
-    h = tuple(float(draw(st.floats(0.5, 2.0))) for _ in range(count))
+    spacing = draw(st.sampled_from(["none", "one", "each", "coordinates"]))
+    count = {"none": 0, "one": 1}.get(spacing, len(axes))
+    h: tuple = tuple(float(draw(st.floats(0.5, 2.0))) for _ in range(count))
+    if spacing == "coordinates":  # integer grids (constants to the checker), some uneven
+        h = tuple(
+            np.cumsum(draw(st.lists(st.integers(1, 3), min_size=shape[a], max_size=shape[a])))
+            if draw(st.booleans()) else h[k] for k, a in enumerate(axes))
     kwargs: dict[str, Any] = {"edge_order": edge_order}
     if axis is not None:
         kwargs["axis"] = axis
@@ -490,10 +537,11 @@ def _gradient_args(draw: Any) -> tuple[tuple, dict]:
 
 
 @adjoint(np.gradient, domain=domains.custom(_gradient_args, "1-3 dims, axis None/int/tuple, "
-                                            "edge_order 1/2, scalar spacings"), builtin=True)
+                                            "edge_order 1/2, scalar spacings or integer "
+                                            "coordinates"), builtin=True)
 def _gradient(*args, **kwargs):
-    """Adjoint of ``np.gradient`` with scalar spacings: the transposed stencils over the
-    spacing; a spacing ``h`` gets ``-sum(dy * out) / h``.
+    """Adjoint of ``np.gradient``: the transposed stencils over the spacing; a scalar spacing
+    ``h`` gets ``-sum(dy * out) / h``; coordinate arrays are constants (see the module doc).
 
     >>> import adcheck as ad
     >>> ad.pullback(lambda f: np.gradient(f), np.ones(3))[1](np.array([1.0, 0.0, 0.0]))
@@ -501,12 +549,6 @@ def _gradient(*args, **kwargs):
     """
     f = args[0]
     varargs, axis, edge_order = _gradient_spec(*args, **kwargs)
-    if any(np.ndim(h) != 0 for h in varargs):
-        raise NotDifferentiable(
-            "np.gradient with coordinate arrays as spacing is not differentiable by "
-            "adcheck's built-in rule (only scalar spacings are); pass scalar spacings, or "
-            "register your own adjoint for np.gradient."
-        )
     value = np.gradient(*args, **kwargs)
     ndim = np.ndim(f)
     if axis is None:
@@ -527,12 +569,20 @@ def _gradient(*args, **kwargs):
         g = None
         dh = []
         for d, out, ax, h in zip(dys, outs, axes, spacings):
-            part = _from_last(_stencil_transpose(_to_last(d, ax), int(edge_order)), ax) / h
+            if np.ndim(h) == 0:
+                part = _stencil_transpose(_to_last(d, ax), int(edge_order)) / h
+                dh.append(lambda d=d, out=out, h=h: fit(-np.sum(d * out) / h, h))
+            else:
+                part = _nonuniform_transpose(_to_last(d, ax), strip(h), int(edge_order))
+                # integer coordinates are never traced; float ones raise if differentiated
+                integer = np.result_type(strip(h)).kind in "iu"
+                dh.append(None if integer else _coordinates_not_differentiable)
+            part = _from_last(part, ax)
             g = part if g is None else g + part
-            dh.append(-np.sum(d * out) / h)
-        if len(varargs) == 1:
-            dh = [sum(dh[1:], dh[0])]
-        return (fit(g, f),) + tuple(fit(d, h) for d, h in zip(dh, varargs))
+        if len(varargs) == 1 and len(dh) > 1:  # one scalar spacing shared by every axis
+            parts = dh
+            dh = [lambda: fit(sum(p() for p in parts), varargs[0])]
+        return (fit(g, f),) + tuple(dh[: len(varargs)])
 
     return value, back
 

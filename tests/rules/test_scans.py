@@ -224,7 +224,7 @@ def test_outer_of_matrices_and_scalars():
         (lambda x: np.subtract.accumulate(x), r"np\.subtract\.accumulate is not differentiable"),
         (lambda x: np.multiply.outer(x, x, dtype=np.float32), r"np\.multiply\.outer with dtype="),
         (lambda x: np.cumsum(x, dtype=np.float32), r"np\.cumsum\(\.\.\., dtype="),
-        (lambda x: np.gradient(x, np.array([0.0, 1.0, 3.0])), r"coordinate arrays"),
+        (lambda x: np.gradient(np.ones(3), x), r"coordinate arrays given as spacing"),
     ],
     ids=["accumulate-dtype", "subtract-accumulate", "outer-dtype", "cumsum-dtype",
          "gradient-coordinates"],
@@ -333,3 +333,32 @@ def test_gradient_float32():
     assert g.dtype == np.float32
     expected = central(lambda f: np.sum(np.gradient(f, axis=1, edge_order=2) ** 2), X3[0])
     np.testing.assert_allclose(g, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("edge_order", [1, 2])
+@pytest.mark.parametrize(
+    "spacing, axis",
+    [((np.array([0.0, 0.5, 1.7, 2.0]),), 1), ((np.array([0, 1, 3]), np.array([0.0, 0.5, 1.7, 2.0])),
+                                              None),
+     ((np.array([0, 1, 3]), 0.7), None), ((2.0, np.arange(4) * 3), None)],
+    ids=["float-coords", "int-and-float-coords", "coords-and-scalar", "scalar-and-even-coords"],
+)
+def test_gradient_on_coordinates_matches_central_differences(spacing, axis, edge_order):
+    f = X3[0]  # (3, 4)
+    kw = {"edge_order": edge_order} if axis is None else {"edge_order": edge_order,
+                                                           "axis": axis}
+
+    def scalar(v):
+        out = np.gradient(v, *spacing, **kw)
+        out = out if isinstance(out, tuple) else (out,)
+        return sum(np.sum(weights_for(o) * (k + 1) * o) for k, o in enumerate(out))
+
+    (g,) = ad.gradient(scalar, f)
+    np.testing.assert_allclose(g, central(scalar, f), rtol=1e-6, atol=1e-8)
+
+
+def test_gradient_on_coordinates_analytic():
+    # x = (0, 1, 3): interior row 1 has dx1 = 1, dx2 = 2, a = -2/3, b = 1/2, c = 1/6
+    x = np.array([0.0, 1.0, 3.0])
+    g = vjp(lambda f: np.gradient(f, x), np.zeros(3), np.array([0.0, 1.0, 0.0]))
+    np.testing.assert_allclose(g, [-2 / 3, 1 / 2, 1 / 6], rtol=1e-15)
