@@ -22,11 +22,13 @@ Domains are plain descriptions; hypothesis is imported only when the checker bui
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Interval", "Custom", "real", "positive", "interval", "nonzero", "custom", "describe"]
+__all__ = ["Interval", "Custom", "real", "positive", "interval", "nonzero", "custom", "describe",
+           "validate"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,36 @@ class Interval:
     avoid: tuple[float, ...] = ()
     margin: float = 1e-2
     name: str = "real"
+
+    def __post_init__(self) -> None:
+        where = f"{self.name}({self.low!r}, {self.high!r})"
+        for label, v in (("low", self.low), ("high", self.high), ("margin", self.margin)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or math.isnan(v):
+                raise ValueError(f"{where}: {label} must be a real number, got {v!r}")
+        if self.low > self.high:
+            raise ValueError(f"{where}: low must not exceed high (an empty interval); "
+                             f"write {self.name}({self.high!r}, {self.low!r})")
+        if math.isinf(self.low) or math.isinf(self.high):
+            raise ValueError(f"{where}: the bounds must be finite (finite differences and "
+                             "draws need a bounded interval)")
+        if self.margin < 0 or math.isinf(self.margin):
+            raise ValueError(f"{where}: margin must be finite and >= 0, got {self.margin!r}")
+        for a in self.avoid:
+            if isinstance(a, bool) or not isinstance(a, numbers.Real) or not math.isfinite(a):
+                raise ValueError(f"{where}: avoid points must be finite numbers, got {a!r}")
+        if self.avoid and not self._any_allowed():
+            raise ValueError(
+                f"{where}: no value is left: every point lies within margin={self.margin:g} "
+                f"of an avoided point ({', '.join(f'{a:g}' for a in self.avoid)}); use a "
+                "smaller margin or a wider interval")
+
+    def _any_allowed(self) -> bool:
+        # What is allowed is [low, high] minus open intervals around the avoided points, a
+        # union of closed intervals whose ends are among these candidates.
+        candidates = [self.low, self.high]
+        for a in self.avoid:
+            candidates += [a - self.margin, a + self.margin]
+        return any(self.contains(c) for c in candidates)
 
     def contains(self, value: float) -> bool:
         """True when ``value`` may be drawn."""
@@ -123,6 +155,50 @@ def custom(
     'sum over axis 1'
     """
     return Custom(draw_args, description)
+
+
+def validate(domain: Any, rule: str | None = None) -> None:
+    """Raise a clear error now (naming ``rule``) if ``domain`` cannot be drawn from, rather
+    than a hypothesis error when the rule is verified.
+
+    Intervals check themselves when they are made (``interval(1.0, 0.5)`` raises at once);
+    this also checks what a rule declares: an :class:`Interval`, a tuple of them, a
+    :func:`custom` draw, a hypothesis strategy, or None.
+
+    >>> validate((real(), positive()), "hypot")
+    >>> validate(3.0, "my_rule")
+    Traceback (most recent call last):
+    ...
+    TypeError: the domain of my_rule is 3.0 (float): use an Interval (domains.real(), ...), a tuple of them, domains.custom(draw) or a hypothesis strategy
+    """  # noqa: E501
+    if domain is None or isinstance(domain, Interval):
+        return
+    of = f" of {rule}" if rule else ""
+    if isinstance(domain, tuple):
+        if not domain or not all(isinstance(d, Interval) for d in domain):
+            raise TypeError(f"the domain{of} is a tuple of {_kinds(domain)}: a tuple must hold "
+                            "one Interval (domains.real(), ...) per positional argument")
+        return
+    if isinstance(domain, Custom):
+        if not callable(domain.draw_args):
+            raise TypeError(f"the domain{of} is custom({domain.draw_args!r}): it needs a "
+                            "function draw -> (args, kwargs)")
+        return
+    if _is_strategy(domain):
+        return
+    raise TypeError(f"the domain{of} is {domain!r} ({type(domain).__name__}): use an Interval "
+                    "(domains.real(), ...), a tuple of them, domains.custom(draw) or a "
+                    "hypothesis strategy")
+
+
+def _kinds(values: tuple) -> str:
+    return ", ".join(sorted({type(v).__name__ for v in values})) or "nothing"
+
+
+def _is_strategy(value: Any) -> bool:
+    # Without importing hypothesis when the domain is not one of its strategies.
+    return any(c.__name__ == "SearchStrategy" and c.__module__.startswith("hypothesis")
+               for c in type(value).__mro__)
 
 
 def describe(domain: Any) -> str:

@@ -15,6 +15,8 @@ import click
 import numpy as np
 from rich.text import Text
 
+from adcheck.tree import flatten, is_container, leaf_paths
+
 from .collect import collect, import_target
 
 __all__ = ["trace_command", "parse_argument", "format_value"]
@@ -142,14 +144,24 @@ def trace_command(
         for line in str(recorded).splitlines() or ["(no operations were recorded)"]:
             out.print(Text(f"  {line}"))
         out.print()
-        out.print(Text(f"value = {format_value(recorded.value)}"))
+        leaves, _ = flatten(recorded.value)
+        single = len(leaves) == 1 and not is_container(recorded.value)
+        paths = ["value"] if single else leaf_paths(recorded.value, "value")
+        for path, leaf in zip(paths, leaves):
+            out.print(Text(f"{path} = {format_value(leaf)}"))
         if gradient:
-            if np.ndim(recorded.value) == 0:
-                grads, word = ad.gradient(f, *values), "gradient"
-            else:
-                grads, word = ad.jacobian(f, *values), "jacobian"
-            for name, g in zip(names, grads):
-                out.print(Text(f"{word} with respect to {name} = {format_value(g)}"))
+            for i, (path, leaf) in enumerate(zip(paths, leaves)):
+                # one output at a time, so a tuple or dict of outputs gets one Jacobian each
+                def output(*a: Any, _i: int = i) -> Any:
+                    return flatten(f(*a))[0][_i]
+
+                if np.ndim(leaf) == 0:
+                    grads, word = ad.gradient(output, *values), "gradient"
+                else:
+                    grads, word = ad.jacobian(output, *values), "jacobian"
+                of = "" if single else f" of {path}"
+                for name, g in zip(names, grads):
+                    out.print(Text(f"{word}{of} with respect to {name} = {format_value(g)}"))
     except Exception as exc:  # noqa: BLE001  (show why it cannot be differentiated; exit 1)
         err.print(Text(f"{type(exc).__name__}: {exc}", style="bold red"))
         ctx.exit(1)

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .. import registry
+from ..domains import validate as validate_domain
 from ..fd import FiniteDifferenceMethod
 from ..tree import flatten
 from .check_adjoint import choose_mode, new_seed, rule_for, run_rule_check, validate_options
@@ -251,6 +252,7 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
             max_examples, (int, np.integer)) or max_examples < 1):
         raise ValueError(f"max_examples must be an integer >= 1, got {max_examples!r}")
     seed = resolve_seed(seed, rule.name)
+    validate_domain(rule.domain, rule.name)
     strategy, notes = args_strategy(rule.fn, rule.domain, inputs, kwargs)
     tally = _Tally()
     total = settings.max_examples if settings is not None else int(max_examples)

@@ -361,6 +361,24 @@ def test_trace_with_arrays_and_several_arguments():
     assert "gradient with respect to x = 0.07065082485316443" in result.stdout
 
 
+def test_trace_of_a_tuple_or_dict_valued_function_gives_each_output_its_gradient(tmp_path):
+    import math
+
+    module = tmp_path / "several_outputs.py"
+    module.write_text("import numpy as np\n\n"
+                      "def pair(x):\n    return np.sin(x), x * 2.0\n\n"
+                      "def named(x):\n    return {'a': np.exp(x)}\n")
+    result = run("trace", f"{module}:pair", "1.5")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert f"value[0] = {math.sin(1.5)!r}" in lines and "value[1] = 3.0" in lines
+    assert f"gradient of value[0] with respect to x = {math.cos(1.5)!r}" in lines
+    assert "gradient of value[1] with respect to x = 2.0" in lines
+    result = run("trace", f"{module}:named", "0.0")
+    assert result.exit_code == 0, result.output
+    assert "gradient of value['a'] with respect to x = 1.0" in result.stdout.splitlines()
+
+
 @pytest.mark.parametrize(
     "args",
     [("funcs_without_colon",), (f"{TARGETS / 'funcs.py'}:nope", "1"), ("no_such_mod:f", "1"),
