@@ -139,8 +139,7 @@ def _vector_entries(draw: Any, shape: tuple, axes: tuple, ord: Any) -> np.ndarra
     """Entries with |x| in [0.5, 3] and random signs; for ord +-inf the extreme |x| along
     ``axes`` is moved away from the others (x1.5 or x0.5), so that no tie is near.
 
-    Drawn arrays are never written into: hypothesis may hand the same array object to
-    several draws, where an in-place change would accumulate."""
+    The drawn array is not written into (a new array is returned)."""
     x = draw_array(draw, shape, 0.5, 3.0) * _signs(draw, shape)
     if ord not in (INF, -INF) or not shape:
         return x
@@ -150,7 +149,7 @@ def _vector_entries(draw: Any, shape: tuple, axes: tuple, ord: Any) -> np.ndarra
     flat = flat.reshape(moved_shape[:len(moved_shape) - k] + (-1,))
     pick = (np.argmax if ord == INF else np.argmin)(np.abs(flat), axis=-1)[..., None]
     hit = np.zeros(flat.shape, bool)
-    np.put_along_axis(hit, pick, True, -1)  # (never write into a drawn array: see below)
+    np.put_along_axis(hit, pick, True, -1)
     flat = flat * np.where(hit, 1.5 if ord == INF else 0.5, 1.0)
     return np.moveaxis(flat.reshape(moved_shape), tuple(range(-k, 0)), axes)
 
@@ -231,10 +230,10 @@ def _vector_norm_args(draw: Any) -> tuple[tuple, dict]:
 
     shape = draw_shape(draw, 0, 3, 3)
     axis = draw_axis(draw, len(shape))
-    ord = draw(st.sampled_from(VECTOR_ORDS[1:]))
-    x = _vector_entries(draw, shape, normalize_axes(axis, len(shape)), ord)
     if isinstance(axis, tuple) and not axis:
         axis = None  # NumPy reads () as no axes; that is not a norm
+    ord = draw(st.sampled_from(VECTOR_ORDS[1:]))
+    x = _vector_entries(draw, shape, normalize_axes(axis, len(shape)), ord)
     return (x.astype(draw_dtype(draw)),), {"axis": axis, "ord": ord,
                                            "keepdims": draw(st.booleans())}
 
