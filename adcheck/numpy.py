@@ -11,6 +11,7 @@ NumPy                             adcheck.numpy
 ``np.array([[a, 1.0], [b, c]])``  ``array([[a, 1.0], [b, c]])``
 ``np.r_[a, 0.0, b, 1:3]``         ``r_[a, 0.0, b, 1:3]``
 ``np.c_[a, b]``                   ``c_[a, b]``
+``np.block([[A, b], [c, D]])``    ``block([[A, b], [c, D]])``
 ``np.full((2, 3), t)``            ``full((2, 3), t)``
 ``np.full_like(x, t)``            ``full_like(x, t)``
 ``x[i] = v``                      ``x = set_at(x, i, v)``
@@ -37,7 +38,7 @@ from .engine.tape import fit, sum_to
 from .engine.tracer import Traced, getitem, strip
 from .registry import adjoint, primitive
 
-__all__ = ["array", "full", "full_like", "set_at", "add_at", "r_", "c_"]
+__all__ = ["array", "block", "full", "full_like", "set_at", "add_at", "r_", "c_"]
 
 
 def _holds_traced(items: Any) -> bool:
@@ -50,8 +51,8 @@ def _holds_traced(items: Any) -> bool:
 
 def _plain(items: Any) -> Any:
     """``items`` with every traced value (at any depth of nesting) replaced by its values."""
-    if isinstance(items, (list, tuple)):
-        return [_plain(i) for i in items]  # np.array reads lists and tuples alike
+    if type(items) in (list, tuple):
+        return type(items)(_plain(i) for i in items)
     return strip(items)
 
 
@@ -85,6 +86,33 @@ def _build(items: Any) -> Any:
             return np.array(items)
         return np.stack([_build(i) for i in items])
     return np.asarray(items)
+
+
+def block(arrays: Any) -> Any:
+    """``np.block`` of nested lists that may hold traced arrays: the innermost lists are
+    joined along the last axis, the next ones along the one before, and so on.
+
+    >>> import adcheck as ad
+    >>> A = np.eye(2)
+    >>> ad.gradient(lambda b: np.sum(block([[A, b[:, None]], [b[None, :], np.ones((1, 1))]])),
+    ...             np.array([1.0, 2.0]))[0]
+    array([2., 2.])
+    """
+    if not _holds_traced(arrays):
+        return np.block(arrays)
+    target = np.block(_plain(arrays))  # NumPy checks the nesting and gives shape and dtype
+    depth = 0
+    inner = arrays
+    while type(inner) is list and inner:
+        depth, inner = depth + 1, inner[0]
+
+    def join(a: Any, level: int) -> Any:
+        if type(a) is list:
+            return np.concatenate([join(i, level + 1) for i in a], axis=level - depth - 1)
+        a = a if type(a) is Traced else np.asarray(a)
+        return np.reshape(a, (1,) * (target.ndim - np.ndim(a)) + np.shape(a))
+
+    return _as_dtype(join(arrays, 1), target.dtype)
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:

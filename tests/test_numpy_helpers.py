@@ -41,6 +41,11 @@ BUILDERS = {
     "c_": (lambda x: anp.c_[x, x * x, [7.0, 8.0, 9.0]], lambda x: np.c_[x, x * x, [7, 8, 9]]),
     "c_-matrix": (lambda x: anp.c_[np.diag(x), x], lambda x: np.c_[np.diag(x), x]),
     "c_-scalars": (lambda x: anp.c_[x[0], 2.0, x[2]], lambda x: np.c_[x[0], 2.0, x[2]]),
+    "block-flat": (lambda x: anp.block([x, 1.0, x[0]]), lambda x: np.block([x, 1.0, x[0]])),
+    "block-2d": (lambda x: anp.block([[np.diag(x), x[:, None]], [x[None, :], np.ones((1, 1))]]),
+                 lambda x: np.block([[np.diag(x), x[:, None]], [x[None, :], np.ones((1, 1))]])),
+    "block-deep": (lambda x: anp.block([[[x]], [[x * x]]]),
+                   lambda x: np.block([[[x]], [[x * x]]])),
 }
 
 
