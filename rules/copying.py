@@ -36,7 +36,7 @@ from .shape import (
     sum_to,
 )
 
-__all__ = ["source_positions", "source_index", "scatter_back", "gather_back"]
+__all__ = ["source_positions", "source_index", "scatter_back", "gather_back", "gather_rule"]
 
 
 # -- gathers ---------------------------------------------------------------------------------
@@ -102,8 +102,16 @@ def gather_back(dy: Any, index: np.ndarray, shapes: list[tuple]) -> list:
     return out
 
 
-def _gather(fn: Any, name: str, domain: Any, doc: str, check: Any = None) -> Any:
-    """Register the rule of a gather whose first argument is the differentiated array."""
+def gather_rule(fn: Any, name: str, domain: Any, doc: str, check: Any = None) -> None:
+    """Register the built-in rule of ``fn``, a gather of its first argument's entries: the
+    value is ``fn``'s, the pullback :func:`scatter_back` at :func:`source_index`.
+    ``check(*args, **kwargs)`` may refuse arguments first. Used at import, e.g.
+    ``gather_rule(np.tile, "tile", domain, "Adjoint of np.tile: ...")`` made this rule:
+
+    >>> from adcheck.registry import lookup
+    >>> lookup(np.tile).rule.__name__
+    'tile_adjoint'
+    """
 
     def rule(*args, **kwargs):
         if check is not None:
@@ -116,7 +124,7 @@ def _gather(fn: Any, name: str, domain: Any, doc: str, check: Any = None) -> Any
 
     rule.__name__ = rule.__qualname__ = f"{name}_adjoint"
     rule.__doc__ = doc
-    return adjoint(fn, domain=domain, builtin=True)(rule)
+    adjoint(fn, domain=domain, builtin=True)(rule)
 
 
 # -- domains ---------------------------------------------------------------------------------
@@ -439,9 +447,9 @@ _triangle(np.tril, "tril")
 # -- gathers ---------------------------------------------------------------------------------
 
 
-_gather(np.tile, "tile", domains.custom(_tile_args, "reps an int or a tuple of 1-3 ints"),
+gather_rule(np.tile, "tile", domains.custom(_tile_args, "reps an int or a tuple of 1-3 ints"),
         "Adjoint of np.tile: every copy's cotangent is added to the entry it copies.")
-_gather(np.repeat, "repeat",
+gather_rule(np.repeat, "repeat",
         domains.custom(_repeat_args, "repeats an int or one per entry (0 too), axis None/int"),
         "Adjoint of np.repeat: the cotangents of an entry's copies are summed.")
 
@@ -483,16 +491,16 @@ def _pad(*args, **kwargs):
     return value, lambda dy: (scatter_back(dy, index, shape),) + nones(args)
 
 
-_gather(np.diag, "diag", domains.custom(_diag_args, "1-D (build) or 2-D (extract), k -3..3"),
+gather_rule(np.diag, "diag", domains.custom(_diag_args, "1-D (build) or 2-D (extract), k -3..3"),
         "Adjoint of np.diag: the cotangent's diagonal (1-D input) or a matrix with the "
         "cotangent on the diagonal (2-D input).")
-_gather(np.diagflat, "diagflat", domains.custom(_diagflat_args, "0-2 dims, k -3..3"),
+gather_rule(np.diagflat, "diagflat", domains.custom(_diagflat_args, "0-2 dims, k -3..3"),
         "Adjoint of np.diagflat: the cotangent's k-th diagonal, reshaped to the input.")
-_gather(np.resize, "resize", domains.custom(_resize_args, "0-2 dims, any new shape"),
+gather_rule(np.resize, "resize", domains.custom(_resize_args, "0-2 dims, any new shape"),
         "Adjoint of np.resize: the cotangents of the cyclic copies are summed.")
 
 
-_gather(np.delete, "delete", domains.custom(_delete_args, "obj an int, a list or a slice; "
+gather_rule(np.delete, "delete", domains.custom(_delete_args, "obj an int, a list or a slice; "
                                             "axis None/int"),
         "Adjoint of np.delete: the cotangent goes back to the entries that were kept.")
 

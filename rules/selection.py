@@ -28,7 +28,7 @@ from adcheck.engine.errors import NotDifferentiable
 from adcheck.engine.tracer import strip
 from adcheck.registry import adjoint
 
-from .copying import gather_back, scatter_back, source_index, source_positions
+from .copying import gather_back, gather_rule, scatter_back, source_positions
 from .shape import draw_array_of, draw_float_dtype, draw_shape, nones, reject
 
 # -- domains ---------------------------------------------------------------------------------
@@ -215,31 +215,15 @@ def _take_spec(a, indices, axis=None, out=None, mode="raise"):
     return out
 
 
-def _take_along_axis_spec(arr, indices, axis=-1):
-    pass
-
-
-def _gather_first(fn: Any, name: str, domain: Any, spec: Any, doc: str) -> None:
-    def rule(*args, **kwargs):
-        reject(name, out=spec(*args, **kwargs))
-        shape = np.shape(args[0])
-        index = source_index(fn, shape, *args[1:], **kwargs)
-        return fn(*args, **kwargs), lambda dy: (scatter_back(dy, index, shape),) + nones(args)
-
-    rule.__name__ = rule.__qualname__ = f"{name}_adjoint"
-    rule.__doc__ = doc
-    adjoint(fn, domain=domain, builtin=True)(rule)
-
-
-_gather_first(np.take, "take",
-              domains.custom(_take_args, "indices of 0-2 dims with repeats, axis None/int, "
-                             "modes raise/wrap/clip"),
-              _take_spec, "Adjoint of np.take: the cotangent added back at the taken entries.")
-_gather_first(np.take_along_axis, "take_along_axis",
-              domains.custom(_take_along_axis_args, "indices broadcast along the other axes, "
-                             "axis None/int"),
-              _take_along_axis_spec,
-              "Adjoint of np.take_along_axis: the cotangent added back at the taken entries.")
+gather_rule(np.take, "take",
+            domains.custom(_take_args, "indices of 0-2 dims with repeats, axis None/int, "
+                           "modes raise/wrap/clip"),
+            "Adjoint of np.take: the cotangent added back at the taken entries.",
+            lambda *args, **kwargs: reject("take", out=_take_spec(*args, **kwargs)))
+gather_rule(np.take_along_axis, "take_along_axis",
+            domains.custom(_take_along_axis_args, "indices broadcast along the other axes, "
+                           "axis None/int"),
+            "Adjoint of np.take_along_axis: the cotangent added back at the taken entries.")
 
 
 def _choose_spec(a, choices, out=None, mode="raise"):
