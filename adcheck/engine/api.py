@@ -229,11 +229,18 @@ class _FunctionInputs:
 def pullback(f: Callable, *args: Any, include_fn: bool = False) -> tuple[Any, Callable]:
     """Run ``f(*args)`` recording a tape; return the value and its pullback.
 
-    ``back(dy)`` maps a cotangent of the output (same structure as the output) to a tuple with
+    ``back(dy)`` maps a cotangent of the output (same structure as the output; ``None`` in
+    place of one output's cotangent stands for zeros, but ``back(None)`` raises) to a tuple with
     one cotangent per argument (same structure as the argument; ``None`` for arguments that
     are not differentiable, such as booleans). With ``include_fn=True`` the tuple starts with
     the gradient with respect to what ``f`` closes over (a dict by variable name) or, for a
     callable object, its fields (an object of the same type). ``back`` may be called again.
+
+    ``back`` reads the arguments, the returned values and the constants ``f`` used: when
+    one of them was changed in place since, it raises NotDifferentiable instead of
+    pulling back through the new numbers (small constants are copied, so changing those is
+    fine). Every array ``back`` returns is the caller's own (no two share memory, nor
+    with ``dy``). ``back`` may be called from several threads at once.
 
     >>> import numpy as np
     >>> f = lambda x: np.array([1.0, 0.0]) * x[0] + np.array([0.0, 1.0]) * x[0] * x[1]
@@ -289,6 +296,11 @@ def _pullback(
         else:
             if type(leaf) is Traced and leaf._tape.level > tape.level:
                 raise NotDifferentiable("a traced value of an inner level escaped its pullback")
+            if np.iscomplexobj(leaf) and type(leaf) is not Traced:
+                raise NotDifferentiable(
+                    "the function returned a complex value; adcheck differentiates real "
+                    "functions only so far. Return its real part or its absolute value."
+                )
             out_slots.append(None)
             values.append(leaf)
     y = unflatten(out_spec, values)
@@ -463,9 +475,6 @@ def _scalar_seed(y: Any) -> Any:
     if shape != () or not np.issubdtype(np.result_type(y), np.number):
         raise ValueError(_not_scalar(shape) if shape != () else
                          f"gradient needs a real scalar output, got {type(y).__name__}")
-    if np.iscomplexobj(y):
-        raise ValueError("gradient needs a real scalar output, got a complex one; "
-                         "differentiate its real part or its absolute value.")
     return np.ones((), np.result_type(y))
 
 

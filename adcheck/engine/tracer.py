@@ -8,6 +8,12 @@ registry for the rule, runs it on the unwrapped values, and appends one entry to
 
 Anything that would let a value escape the tape (``np.asarray``, ``float``, ``math.sin``,
 assignment into an array) raises :class:`NotDifferentiable` instead.
+
+In-place operators (``h += y``) record ``h = h + y`` in NumPy's dtype and shape. When
+another name or view could see NumPy's write, the write is remembered and a later use of
+a value it would have changed raises; a write NumPy would make into the caller's array
+raises at once. Constant arrays that rules capture are copied when small and fingerprinted
+when large (see :meth:`Tape.keep_constant`).
 """
 
 from __future__ import annotations
