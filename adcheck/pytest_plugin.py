@@ -29,14 +29,15 @@ a folder; repeatable, or listed under ``adcheck_verify`` in the ini file) adds a
 ``pytest -n auto`` (pytest-xdist) spreads them over cores, ``-m adcheck`` runs only them.
 A target that fails to import is a collection error, as a test module that fails would be.
 
-Options: ``--adcheck-max-examples`` and ``--adcheck-seed``. Seeds are deterministic by
-default, so a suite cannot pass by luck: a rule item and the ``verify`` fixture use a seed
-derived from the rule's name, the ``gradcheck`` and ``check_adjoint`` fixtures one derived
-from the test's id (the same in every run and process). ``--adcheck-seed=N`` fixes one seed
-for all, ``--adcheck-seed=random`` explores with fresh seeds (each failure reports the seed
-that replays it), and ``--hypothesis-seed`` is used when ``--adcheck-seed`` is not given.
-Everything else about drawing inputs is hypothesis' own business: profiles
-(``--hypothesis-profile``) and the example database apply as usual.
+Options: ``--adcheck-max-examples``, ``--adcheck-inconclusive=fail|warn`` (what a check the
+finite differences cannot decide does to the test) and ``--adcheck-seed``. Seeds are
+deterministic by default, so a suite cannot pass by luck: a rule item and the ``verify``
+fixture use a seed derived from the rule's name, the ``gradcheck`` and ``check_adjoint``
+fixtures one derived from the test's id (the same in every run and process).
+``--adcheck-seed=N`` fixes one seed for all, ``--adcheck-seed=random`` explores with fresh
+seeds (each failure reports the seed that replays it), and ``--hypothesis-seed`` is used
+when ``--adcheck-seed`` is not given. Everything else about drawing inputs is hypothesis'
+own business: profiles (``--hypothesis-profile``) and the example database apply as usual.
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--adcheck-seed", type=_seed_option, default=None, metavar="SEED|random",
         help="seed for adcheck's checks: an integer, or 'random' to explore (default: "
              "--hypothesis-seed, else one derived from each rule's name or test's id)",
+    )
+    group.addoption(
+        "--adcheck-inconclusive", choices=["fail", "warn"], default="fail",
+        help="a check the finite differences cannot decide: fail the test (default), or pass "
+             "with a warning in its report",
     )
     parser.addini(
         "adcheck_verify", type="linelist", default=[],
@@ -155,7 +161,12 @@ def _hypothesis_settings(config: pytest.Config) -> Any:
 def _options(config: pytest.Config) -> VerifyOptions:
     from adcheck.cli.run import VerifyOptions
 
-    return VerifyOptions(seed=_seed(config), settings=_hypothesis_settings(config))
+    return VerifyOptions(seed=_seed(config), settings=_hypothesis_settings(config),
+                         inconclusive=_inconclusive(config))
+
+
+def _inconclusive(config: pytest.Config) -> str:
+    return config.getoption("adcheck_inconclusive", None) or "fail"
 
 
 # -- fixtures --------------------------------------------------------------------------------
@@ -196,7 +207,8 @@ def gradcheck(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Ca
     """
     from adcheck import check
 
-    return _failing_with_report(pytestconfig, check.gradcheck, seed=_test_seed(request))
+    return _failing_with_report(pytestconfig, check.gradcheck, seed=_test_seed(request),
+                                inconclusive=_inconclusive(pytestconfig))
 
 
 @pytest.fixture
@@ -210,7 +222,8 @@ def check_adjoint(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -
     """
     from adcheck import check
 
-    return _failing_with_report(pytestconfig, check.check_adjoint, seed=_test_seed(request))
+    return _failing_with_report(pytestconfig, check.check_adjoint, seed=_test_seed(request),
+                                inconclusive=_inconclusive(pytestconfig))
 
 
 @pytest.fixture
@@ -229,7 +242,8 @@ def verify(pytestconfig: pytest.Config) -> Callable:
     from adcheck import check
 
     options = _options(pytestconfig)
-    run = _failing_with_report(pytestconfig, check.verify, seed=options.seed)
+    run = _failing_with_report(pytestconfig, check.verify, seed=options.seed,
+                               inconclusive=options.inconclusive)
 
     def verify_with_profile(*args: Any, **kwargs: Any) -> Any:
         if "max_examples" not in kwargs:

@@ -87,6 +87,7 @@ JSON_SCHEMA: dict[str, Any] = {
                 "atol": _NUMBER_OR_NULL,
                 "rtol": _NUMBER_OR_NULL,
                 "timeout": _NUMBER_OR_NULL,
+                "inconclusive": {"enum": ["fail", "warn"]},
                 "jobs": {"type": "integer", "minimum": 1},
                 "select": {"type": "array", "items": {"type": "string"}},
             },
@@ -225,11 +226,32 @@ def _error_vs_tolerance(o: RuleOutcome) -> str:
 
 _VERDICT = {
     "passed": ("pass", "green"),
+    "inconclusive": ("INCONCLUSIVE", "bold yellow"),
     "failed": ("FAIL", "bold red"),
     "error": ("ERROR", "bold red"),
     "timeout": ("TIMEOUT", "bold yellow"),
     "no-rule": ("NO RULE", "bold red"),
 }
+
+
+def _warned(o: RuleOutcome) -> bool:
+    """A pass with inconclusive comparisons (``--inconclusive warn``)."""
+    return o.passed and (o.check or {}).get("verdict") == "inconclusive"
+
+
+def verdict_cell(o: RuleOutcome) -> tuple[str, str]:
+    """The verdict word and its style: pass, FAIL, INCONCLUSIVE, ...; a pass that was only
+    inconclusive (``--inconclusive warn``) reads ``INCONCLUSIVE (warn)``.
+
+    >>> verdict_cell(RuleOutcome("m", "f", None, "-", True, "inconclusive"))
+    ('INCONCLUSIVE', 'bold yellow')
+    >>> verdict_cell(RuleOutcome("m", "f", None, "-", True, "passed",
+    ...                          check={"verdict": "inconclusive"}))
+    ('INCONCLUSIVE (warn)', 'yellow')
+    """
+    if _warned(o):
+        return "INCONCLUSIVE (warn)", "yellow"
+    return _VERDICT[o.status]
 
 
 def rules_table(columns: list[str], title: str | None = None) -> Table:
@@ -261,7 +283,7 @@ def detail_lines(o: RuleOutcome, replay: str | None = None) -> list[str]:
     lines += [f"note: {n}" for n in o.notes if n not in o.report]
     if o.smallest_input and o.smallest_input not in o.report:
         lines.append(f"smallest failing input: {o.smallest_input}")
-    if o.status in ("failed", "error", "timeout"):
+    if o.status in ("failed", "inconclusive", "error", "timeout"):
         lines.append(f"replay: {replay or replay_command(o)}")
     return lines
 
@@ -341,7 +363,7 @@ def print_text(
             for o in outcomes:
                 if o.target != target:
                     continue
-                word, style = _VERDICT[o.status]
+                word, style = verdict_cell(o)
                 table.add_row(
                     Text(o.name),
                     Text(o.location or "?"),
@@ -355,9 +377,9 @@ def print_text(
                 console.print()
 
     for o in outcomes:
-        if o.passed and verbosity < 1:
+        if o.passed and verbosity < 1 and not _warned(o):
             continue
-        word, style = _VERDICT[o.status]
+        word, style = verdict_cell(o)
         where = f" ({o.location})" if o.location else ""
         console.print()
         console.rule(Text(f"{word} {o.name}{where}", style=style), align="left")
@@ -403,6 +425,7 @@ def json_document(
             "atol": options.atol,
             "rtol": options.rtol,
             "timeout": options.timeout,
+            "inconclusive": options.inconclusive,
             "jobs": jobs,
             "select": list(select),
         },
@@ -466,6 +489,7 @@ def _classname(target: str) -> str:
 
 _JUNIT_KIND = {
     "failed": ("failure", "GradientMismatch"),
+    "inconclusive": ("failure", "Inconclusive"),
     "no-rule": ("failure", "NoAdjoint"),
     "error": ("error", "RuleError"),
     "timeout": ("error", "Timeout"),

@@ -33,7 +33,9 @@ from .collect import CollectedRule, collect
 __all__ = ["VerifyOptions", "RuleOutcome", "RuleTimeout", "check_rule", "run_checks"]
 
 #: The verdicts, from best to worst. Every one but "passed" makes ``adcheck verify`` exit 1.
-STATUSES = ("passed", "failed", "error", "timeout", "no-rule")
+#: "inconclusive": the finite differences could not decide (a failure unless
+#: ``--inconclusive warn``, which makes it a pass whose verdict cell says so).
+STATUSES = ("passed", "inconclusive", "failed", "error", "timeout", "no-rule")
 
 DEFAULT_INPUTS_NOTE = (
     "no domain declared: checked on default inputs (real floats, small shapes and scalars)"
@@ -62,6 +64,7 @@ class VerifyOptions:
     rtol: float | None = None
     timeout: float | None = None
     settings: Any = None
+    inconclusive: str = "fail"
 
     def cli_flags(self) -> list[str]:
         """The ``adcheck verify`` flags that reproduce these options (defaults left out).
@@ -74,6 +77,8 @@ class VerifyOptions:
             flags += ["--max-examples", str(self.max_examples)]
         if self.mode != "auto":
             flags += ["--mode", self.mode]
+        if self.inconclusive != "fail":
+            flags += ["--inconclusive", self.inconclusive]
         for name in ("fdm_order", "atol", "rtol"):
             value = getattr(self, name)
             if value is not None:
@@ -83,6 +88,8 @@ class VerifyOptions:
     def verify_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`adcheck.verify` (only those that were set)."""
         kwargs: dict[str, Any] = {"mode": self.mode}
+        if self.inconclusive != "fail":
+            kwargs["inconclusive"] = self.inconclusive
         for name in ("max_examples", "seed", "atol", "rtol", "settings"):
             value = getattr(self, name)
             if value is not None:
@@ -261,7 +268,10 @@ def _declare_domain_hint(name: str) -> str:
 
 
 def _fill_from_result(outcome: RuleOutcome, result: Any) -> None:
-    outcome.status = "passed" if result.passed else "failed"
+    if result.passed:
+        outcome.status = "passed"
+    else:
+        outcome.status = "inconclusive" if result.verdict == "inconclusive" else "failed"
     outcome.examples = result.examples
     outcome.max_error = _float_or_none(result.max_error)
     outcome.tolerance = _float_or_none(result.tolerance)
@@ -298,9 +308,9 @@ def _check_in_worker(
     return RuleOutcome(target, name, None, "-", False, "error", report=f"in a worker: {why}")
 
 
-# Imported once by the fork server, so that each worker starts with them loaded. findiff is
-# what the checker's finite differences load on first use (it brings sympy: about 2 s).
-_PRELOAD = ["adcheck", "adcheck.cli.run", "findiff", "hypothesis.extra.numpy"]
+# Imported once by the fork server, so that each worker starts with them loaded. (findiff is
+# not needed: the stencils the checker uses are tabled, see adcheck.fd.stencil.)
+_PRELOAD = ["adcheck", "adcheck.cli.run", "hypothesis.extra.numpy"]
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:

@@ -118,6 +118,10 @@ def _check_with_progress(
               help="Absolute tolerance added to the finite-difference error estimate.")
 @click.option("--rtol", type=click.FloatRange(min=0), default=None,
               help="Relative tolerance added to the finite-difference error estimate.")
+@click.option("--inconclusive", type=click.Choice(["fail", "warn"]), default="fail",
+              show_default=True,
+              help="A rule the finite differences could not decide: fail, or pass with a "
+                   "warning (its verdict still reads INCONCLUSIVE).")
 @click.option("-k", "select", multiple=True, metavar="PATTERN",
               help="Only rules whose name contains PATTERN (or matches a glob such as "
                    "'soft*'; 'not PATTERN' excludes). Repeatable.")
@@ -143,6 +147,7 @@ def verify_command(
     fdm_order: int | None,
     atol: float | None,
     rtol: float | None,
+    inconclusive: str,
     select: tuple[str, ...],
     fmt: str,
     output: Path | None,
@@ -158,8 +163,9 @@ def verify_command(
     real floats, small shapes and scalars, when it declares none); a failure is shrunk to
     the smallest failing input.
 
-    Exit status: 0 when every rule passes, 1 when a rule fails (wrong, raises, times out,
-    or a primitive has no rule), 2 on a usage error or when a target fails to import.
+    Exit status: 0 when every rule passes, 1 when a rule fails (wrong, inconclusive unless
+    --inconclusive warn, raises, times out, or a primitive has no rule), 2 on a usage error
+    or when a target fails to import.
 
     \b
     Examples:
@@ -173,7 +179,7 @@ def verify_command(
     verbosity = verbose - quiet
     options = VerifyOptions(
         max_examples=max_examples, seed=seed, mode=mode, fdm_order=fdm_order,
-        atol=atol, rtol=rtol, timeout=timeout or None,
+        atol=atol, rtol=rtol, timeout=timeout or None, inconclusive=inconclusive,
     )
     out = console_for()
     err = console_for(stderr=True)

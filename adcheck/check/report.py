@@ -36,9 +36,10 @@ _TITLES = {
     "linearity": "not linear in the cotangent",
     "value": "wrong value",
     "kink": "non-differentiable point (kink; not counted as a failure)",
+    "inconclusive": "inconclusive (the finite differences could not decide)",
 }
 _ORDER = ("error", "count", "shape", "dtype", "nan", "primal", "mutation", "linearity", "value",
-          "kink")
+          "inconclusive", "kink")
 _MAX_PER_KIND = 8
 
 
@@ -70,8 +71,14 @@ def render(r: CheckResult) -> str:
             lines.append(f"  {len(r.kinks)} non-differentiable point(s) (kinks) found and not "
                          "checked:")
             lines += [f"    {f.message}" for f in r.kinks[:_MAX_PER_KIND]]
+        undecided = [f for f in r.failures if f.kind == "inconclusive"]
+        if undecided:
+            lines.append(f"  warning: {len(undecided)} comparison(s) inconclusive, passed "
+                         "because inconclusive='warn':")
+            lines += [f"    {f.message}" for f in undecided[:_MAX_PER_KIND]]
     else:
-        lines = [f"FAILED {call}{where}"]
+        word = "INCONCLUSIVE" if r.verdict == "inconclusive" else "FAILED"
+        lines = [f"{word} {call}{where}"]
         for kind in _ORDER:
             group = [f for f in r.failures if f.kind == kind]
             if not group:

@@ -47,7 +47,7 @@ from .check_adjoint import choose_mode, new_seed, rule_for, run_rule_check, vali
 from .enumeration import Example, SystematicDraw, shrink, systematic_examples
 from .problem import is_float_value
 from .report import short_repr
-from .result import CheckResult, Failure, GradientMismatch
+from .result import CheckResult, Failure, GradientMismatch, check_policy
 from .strategies import args_strategy, cotangent_strategy
 
 __all__ = ["verify", "seed_for", "resolve_seed"]
@@ -106,6 +106,27 @@ def resolve_seed(seed: int | str | None, name: str) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an integer, None or 'random', got {seed!r}")
     return int(seed)
+
+
+#: Examples with more float input entries than this are checked in fast mode when the mode
+#: is "auto": a full Jacobian costs one finite difference per entry (a (2, 3, 4) example
+#: took three times a (2, 3) one), while the dot-product probes, sparse ones included, cost
+#: the same at any size. ``check_adjoint`` on its own keeps its larger limit.
+VERIFY_FULL_MAX_INPUTS = 12
+
+
+def example_mode(mode: str, args: tuple, kwargs: dict) -> str:
+    """The mode one example is checked in: ``mode`` itself, unless it is "auto" and the
+    example has more than :data:`VERIFY_FULL_MAX_INPUTS` float entries ("fast").
+
+    >>> example_mode("auto", (np.ones((2, 3)),), {}), example_mode("auto", (np.ones(13),), {})
+    ('auto', 'fast')
+    """
+    if mode != "auto":
+        return mode
+    entries = sum(int(np.size(leaf)) for leaf in flatten((args, kwargs))[0]
+                  if is_float_value(leaf))
+    return "fast" if entries > VERIFY_FULL_MAX_INPUTS else mode
 
 
 #: Share of ``max_examples`` given to the systematic phase; hypothesis draws the rest.
@@ -168,6 +189,15 @@ class _Tally:
         self.tolerance = 0.0
         self.modes: set[str] = set()
         self.last_failure: _ExampleFailed | None = None
+        self.inconclusive = 0
+        self.first_undecided: tuple[str, str] | None = None  # (input, reason)
+
+    def undecided(self, r: CheckResult, args: tuple, kwargs: dict) -> None:
+        """An example the finite differences could not decide (set aside, see verify)."""
+        self.inconclusive += 1
+        if self.first_undecided is None:
+            reason = next(f.message for f in r.failures if f.kind == "inconclusive")
+            self.first_undecided = (_input_text(args, kwargs), reason)
 
     def add(self, r: CheckResult) -> None:
         self.examples += 1
@@ -202,6 +232,25 @@ def _unsatisfiable_message(rule: registry.Rule, inputs: Any, tally: _Tally) -> s
             f"every one of the {tally.skipped} inputs drawn from {source}; {hint}")
 
 
+def _input_text(args: tuple, kwargs: dict) -> str:
+    text = short_repr(args)
+    if kwargs:
+        text += ", " + ", ".join(f"{k}={short_repr(v)}" for k, v in kwargs.items())
+    return text
+
+
+def _report_undecided(result: CheckResult, tally: _Tally) -> None:
+    """Inconclusive when fewer than half of the examples were decided; else a note."""
+    where, reason = tally.first_undecided
+    n, decided = tally.inconclusive, tally.examples
+    what = (f"{n} of {n + decided} drawn inputs could not be decided by finite differences, "
+            f"e.g. at {where}: {reason}")
+    if decided < n or decided == 0:
+        result.failures.append(Failure("inconclusive", what))
+    else:
+        result.notes.append(what + " (set aside: the others were decided)")
+
+
 def _call_text(name: str, args: tuple, kwargs: dict) -> str:
     inner = ", ".join([short_repr(a) for a in args]
                       + [f"{k}={short_repr(v)}" for k, v in kwargs.items()])
@@ -212,7 +261,8 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
            seed: int | str | None = None, *,
            mode: str = "auto", fdm: FiniteDifferenceMethod | None = None,
            atol: float | None = None, rtol: float | None = None, kwargs: dict | None = None,
-           settings: Any = None, raise_exception: bool = True) -> CheckResult:
+           settings: Any = None, raise_exception: bool = True, inconclusive: str = "fail",
+           nondet_tol: float | None = None) -> CheckResult:
     """Property-based check of the rule registered for ``fn`` on inputs drawn by hypothesis.
 
     ``inputs``: ``None`` draws from the rule's declared domain (or default inputs when it
@@ -223,7 +273,12 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
     process); ``"random"`` draws a fresh one. Either way it is reported in ``result.seed``.
     ``settings`` (a ``hypothesis.settings``) replaces the defaults (the active profile with
     ``database=None``, no deadline, quiet); its ``max_examples`` is the budget. ``mode``,
-    ``fdm``, ``atol``, ``rtol`` are as in :func:`~adcheck.check_adjoint`.
+    ``fdm``, ``atol``, ``rtol``, ``nondet_tol`` are as in :func:`~adcheck.check_adjoint`.
+
+    A drawn input where the finite differences cannot decide (an *inconclusive* comparison)
+    is set aside like one outside the domain, and another is drawn. When fewer than half of
+    the examples could be decided, the verdict is *inconclusive*, with the reason and an
+    input where it happened: a failure, or with ``inconclusive="warn"`` a pass that says so.
 
     Returns a :class:`CheckResult` (``examples``, ``seed``, ``smallest_input`` of the shrunk
     failure); a failure raises :class:`GradientMismatch` unless ``raise_exception=False``.
@@ -248,6 +303,7 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
     rule = rule_for(fn, "verify")
     choose_mode(mode, 0, 0)
     validate_options(atol, rtol)
+    check_policy(inconclusive)
     if settings is None and (isinstance(max_examples, bool) or not isinstance(
             max_examples, (int, np.integer)) or max_examples < 1):
         raise ValueError(f"max_examples must be an integer >= 1, got {max_examples!r}")
@@ -276,10 +332,14 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
         flat_dy = (np.concatenate([np.ravel(d) for d in dy]) if dy else np.zeros(0),)
         probe_seed = draw(st.integers(0, 2**32 - 1), "probe seed")
         cotangents = flat_dy if shapes else ()
-        r = run_rule_check(rule.fn, rule.rule, args, kw, mode=mode, fdm=fdm, atol=atol,
+        r = run_rule_check(rule.fn, rule.rule, args, kw, mode=example_mode(mode, args, kw),
+                           fdm=fdm, atol=atol,
                            rtol=rtol, seed=probe_seed, cotangents=cotangents,
                            name=rule.name, location=rule.source, kind="verify",
-                           fail_fast=True)
+                           fail_fast=True, inconclusive=inconclusive, nondet_tol=nondet_tol)
+        if r.verdict == "inconclusive":
+            tally.undecided(r, args, kw)
+            return None
         if not r.passed and all(f.kind in ("error", "kink") for f in r.failures) and any(
                 f.message.startswith("finite differences impossible") for f in r.failures):
             tally.skipped += 1
@@ -311,7 +371,7 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
     test = hypothesis.seed(seed)(chosen(given(st.data())(example)))
 
     result = CheckResult(passed=True, kind="verify", name=rule.name, location=rule.source,
-                         seed=seed, notes=list(notes))
+                         seed=seed, notes=list(notes), inconclusive_policy=inconclusive)
     try:
         if failed is None and remaining > 0:
             test()
@@ -322,7 +382,7 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
         result.notes.append("the failure did not always reproduce (flaky): the rule may not "
                             "be deterministic")
     except Unsatisfiable:
-        if tally.examples == 0:
+        if tally.examples == 0 and not tally.inconclusive:
             result.failures.append(
                 Failure("error", _unsatisfiable_message(rule, inputs, tally)))
     result.examples = tally.examples
@@ -332,19 +392,18 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
     result.max_error, result.tolerance = tally.max_error, tally.tolerance
     if failed is not None:
         # Shrinking stopped each check at its first wrong value; report the whole picture.
-        r = run_rule_check(rule.fn, rule.rule, failed.args, failed.kwargs, mode=mode, fdm=fdm,
+        r = run_rule_check(rule.fn, rule.rule, failed.args, failed.kwargs,
+                           mode=example_mode(mode, failed.args, failed.kwargs), fdm=fdm,
                            atol=atol, rtol=rtol, seed=failed.probe_seed,
                            cotangents=failed.cotangents, name=rule.name,
-                           location=rule.source, kind="verify")
+                           location=rule.source, kind="verify", inconclusive=inconclusive,
+                           nondet_tol=nondet_tol)
         if r.passed:  # cannot happen for a deterministic rule; keep what shrinking saw
             r = failed.result
         result.failures = list(r.failures)
         result.max_error, result.tolerance = r.max_error, r.tolerance
         result.notes += [n for n in r.notes if n not in result.notes]
-        result.smallest_input = short_repr(failed.args)
-        if failed.kwargs:
-            result.smallest_input += ", " + ", ".join(
-                f"{k}={short_repr(v)}" for k, v in failed.kwargs.items())
+        result.smallest_input = _input_text(failed.args, failed.kwargs)
         label = registry.function_label(rule.fn)
         if failed in systematic:
             result.details.append("found by the systematic phase (every small discrete choice "
@@ -360,7 +419,9 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
     if tally.kinks:
         result.notes.append(f"{tally.kinks} examples hit non-differentiable points (kinks), "
                             "which were not checked")
-    result.passed = not any(f.kind != "kink" for f in result.failures)
+    if tally.inconclusive:
+        _report_undecided(result, tally)
+    result.decide()
     if raise_exception and not result.passed:
         raise GradientMismatch(result)
     return result
