@@ -169,3 +169,16 @@ def test_rk4_second_derivative():
     grad = lambda q: ad.gradient(lambda r: loss(y0, r), q)[0]
     expected = np.stack([central_vjp(grad, p, e) for e in np.eye(4)])
     np.testing.assert_allclose(H, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda x: np.vstack([x, x], dtype=np.float32), r"np\.vstack\(\.\.\., dtype=\.\.\.\)"),
+        (lambda x: np.hstack([x, x], dtype=np.float32), r"np\.hstack\(\.\.\., dtype=\.\.\.\)"),
+    ],
+    ids=["vstack-dtype", "hstack-dtype"],
+)
+def test_refused_arguments(call, match):
+    with pytest.raises(ad.NotDifferentiable, match=match):
+        ad.gradient(lambda x: np.sum(call(x)), A)
