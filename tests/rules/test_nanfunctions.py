@@ -137,3 +137,23 @@ def test_nanstd_hessian():
 def test_unsupported_keywords_are_refused(call, match):
     with pytest.raises(ad.NotDifferentiable, match=match):
         ad.gradient(call, np.array([1.0, 2.0]))
+
+
+def test_the_nanmean_domain_catches_a_rule_that_counts_nans():
+    from adcheck.registry import lookup
+
+    def counts_nans(*args, **kwargs):
+        a = args[0]
+        y = np.nanmean(*args, **kwargs)
+        n = np.size(a) // max(np.size(y), 1)
+        kept = np.shape(np.nanmean(a, axis=kwargs.get("axis"), keepdims=True))
+        back = lambda dy: (np.where(np.isnan(a), 0.0, np.reshape(dy, kept) / n).astype(a.dtype),
+                           ) + (None,) * (len(args) - 1)
+        return y, back
+
+    with ad.scoped_rules():
+        ad.adjoint(np.nanmean, domain=lookup(np.nanmean).domain)(counts_nans)
+        result = ad.verify(np.nanmean, max_examples=50, seed=3, raise_exception=False)
+    assert not result.passed
+    assert any(f.kind == "value" for f in result.failures)
+    assert "nan" in result.smallest_input

@@ -362,3 +362,26 @@ def test_gradient_on_coordinates_analytic():
     x = np.array([0.0, 1.0, 3.0])
     g = vjp(lambda f: np.gradient(f, x), np.zeros(3), np.array([0.0, 1.0, 0.0]))
     np.testing.assert_allclose(g, [-2 / 3, 1 / 2, 1 / 6], rtol=1e-15)
+
+
+def test_the_cumprod_domain_catches_a_rule_that_divides_by_x():
+    from adcheck.registry import lookup
+
+    def divides(*args, **kwargs):
+        a, axis = args[0], (args[1] if len(args) > 1 else kwargs.get("axis"))
+        y = np.cumprod(a, axis=axis)
+
+        def back(dy):
+            x, ax = (np.ravel(a), 0) if axis is None or np.ndim(a) == 0 else (a, axis)
+            d = np.reshape(dy, np.shape(x)) * np.reshape(y, np.shape(x))
+            g = np.flip(np.cumsum(np.flip(d, ax), ax), ax) / np.where(x == 0, 1, x)
+            return (np.reshape(g, np.shape(a)).astype(a.dtype),) + (None,) * (len(args) - 1)
+
+        return y, back
+
+    with ad.scoped_rules():
+        ad.adjoint(np.cumprod, domain=lookup(np.cumprod).domain)(divides)
+        result = ad.verify(np.cumprod, max_examples=50, seed=3, raise_exception=False)
+    assert not result.passed
+    assert any(f.kind == "value" for f in result.failures)
+    assert "0." in result.smallest_input  # found at a zero entry

@@ -232,3 +232,22 @@ def test_traced_keyword_weights_raise():
 def test_unsupported_keywords_are_refused(call, match):
     with pytest.raises(ad.NotDifferentiable, match=match):
         ad.gradient(call, np.array([1.0, 2.0]))
+
+
+def test_the_var_domain_catches_a_rule_that_ignores_ddof():
+    from adcheck.registry import lookup
+
+    def ddof_ignored(*args, **kwargs):
+        a, axis = args[0], (args[1] if len(args) > 1 else kwargs.get("axis"))
+        kept = np.shape(np.var(a, axis=axis, keepdims=True))
+        n = np.size(a) // np.size(np.var(a, axis=axis, keepdims=True))
+        back = lambda dy: (np.reshape(dy, kept) * 2 * (a - np.mean(a, axis, keepdims=True)) / n,
+                           ) + (None,) * (len(args) - 1)
+        return np.var(*args, **kwargs), back
+
+    with ad.scoped_rules():
+        ad.adjoint(np.var, domain=lookup(np.var).domain)(ddof_ignored)
+        result = ad.verify(np.var, max_examples=50, seed=3, raise_exception=False)
+    assert not result.passed
+    assert any(f.kind == "value" for f in result.failures)
+    assert "ddof=1" in result.smallest_input or "correction=1" in result.smallest_input
