@@ -23,7 +23,7 @@ import numpy as np
 from ..registry import display_path
 from .result import CheckResult
 
-__all__ = ["render", "short_repr"]
+__all__ = ["render", "short_repr", "output_entry"]
 
 _TITLES = {
     "error": "could not check",
@@ -116,3 +116,27 @@ def short_repr(value: object, limit: int = 2000) -> str:
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return text
+
+
+def output_entry(out_leaves: list, i: int, out_name: str = "y") -> str:
+    """The name of entry ``i`` of the flat output vector with its real index: ``y[0, 1]``
+    for a (2, 3) output, ``y[1][2]`` for the third entry of a tuple's second output, ``y``
+    for a 0-d one. ``out_leaves`` are the problem's ``OutLeaf`` records (``path`` such as
+    ``"y"`` or ``"y[1]"``, ``shape``, ``offset``, ``size``).
+
+    >>> from types import SimpleNamespace as Leaf
+    >>> leaves = [Leaf(path="y[0]", shape=(), offset=0, size=1),
+    ...           Leaf(path="y[1]", shape=(2, 3), offset=1, size=6)]
+    >>> output_entry(leaves, 0), output_entry(leaves, 6)
+    ('y[0]', 'y[1][1, 2]')
+    >>> output_entry([Leaf(path="y", shape=(2, 3), offset=0, size=6)], 4, "out")
+    'out[1, 1]'
+    """
+    for leaf in out_leaves:
+        if leaf.offset <= i < leaf.offset + leaf.size:
+            head = out_name + leaf.path[1:] if leaf.path.startswith("y") else leaf.path
+            if not leaf.shape:
+                return head
+            index = np.unravel_index(i - leaf.offset, leaf.shape)
+            return f"{head}[{', '.join(str(int(k)) for k in index)}]"
+    return f"{out_name}[{i}]"
