@@ -12,7 +12,8 @@ it). Its shape, version 1::
       "options": {"max_examples": 100, "seed": null, "mode": "auto", "fdm_order": null,
                   "atol": null, "rtol": null, "timeout": 60.0, "jobs": 1, "select": []},
       "summary": {"rules": 3, "passed": 2, "failed": 1, "error": 0, "timeout": 0,
-                  "no-rule": 0, "import_errors": 0, "duration": 1.9, "exit_code": 1},
+                  "no-rule": 0, "import_errors": 0, "duration": 1.9, "per_rule": 0.6,
+                  "exit_code": 1},
       "targets": [{"target": "examples/rules_wrong.py", "rules": 3, "error": null}],
       "rules": [{"id": "examples/rules_wrong.py::sigmoid", "target": "...", "name": "sigmoid",
                  "location": "examples/rules_wrong.py:31", "domain": "...",
@@ -100,6 +101,7 @@ JSON_SCHEMA: dict[str, Any] = {
                 **{s: {"type": "integer", "minimum": 0} for s in STATUSES},
                 "import_errors": {"type": "integer", "minimum": 0},
                 "duration": {"type": "number", "minimum": 0},
+                "per_rule": {"type": "number", "minimum": 0},
                 "exit_code": {"enum": [0, 1, 2]},
             },
         },
@@ -434,6 +436,8 @@ def json_document(
             **{s: counts[s] for s in STATUSES},
             "import_errors": sum(c.error is not None for c in collections),
             "duration": round(duration, 3),
+            # the mean of the rules' own durations (the check, not the imports)
+            "per_rule": round(sum(o.duration for o in outcomes) / max(len(outcomes), 1), 4),
             "exit_code": exit_code(collections, outcomes),
         },
         "targets": [

@@ -7,6 +7,7 @@ small targets in tests/cli/targets/ are the inputs.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -256,6 +257,11 @@ def test_json_matches_its_schema_and_counts_add_up():
     assert set(wrong) == {"sigmoid", "mean"}
     assert wrong["sigmoid"]["location"].startswith("examples/rules_wrong.py:")
     assert wrong["sigmoid"]["check"]["passed"] is False
+    # the cost per rule: the mean of the rules' own durations
+    mean = sum(r["duration"] for r in document["rules"]) / len(document["rules"])
+    assert summary["per_rule"] == pytest.approx(mean, abs=1e-4)
+    text = run("verify", RULES_OK, RULES_WRONG, *FAST).stdout
+    assert re.search(r"7 rules: 5 passed, 2 failed \([0-9.]+ s, [0-9.]+ s per rule\)", text)
 
 
 def test_json_reports_an_import_error_per_target():
