@@ -10,11 +10,17 @@ outputs) is checked by
 
 when those are installed (columns are skipped otherwise). Evaluations are counted by
 wrapping the primal function. Run: ``python benchmarks/checker_scaling.py [--max 6]``.
+
+Also printed: the first finite difference in a fresh process (it loaded findiff and sympy,
+about a second, before the stencil table), and with ``--verify-rules N`` the mean cost of
+``ad.verify`` (default settings, seed 5) over the first ``N`` built-in rules, wall and CPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -101,12 +107,60 @@ def bench_jax(x: np.ndarray) -> tuple[int, float, bool]:
     return counter.calls, time.perf_counter() - start, ok
 
 
+FIRST_FD = """
+import time
+t0 = time.perf_counter()
+import numpy as np
+import adcheck as ad
+t1 = time.perf_counter()
+ad.central_fdm(5, 1)(np.sin, 1.0)
+t2 = time.perf_counter()
+import sys
+print(f"{t1 - t0:.3f} {t2 - t1:.3f} {'findiff' in sys.modules}")
+"""
+
+
+def first_finite_difference() -> tuple[float, float, bool]:
+    """Seconds to import adcheck and to take the first finite difference, in a fresh
+    process, and whether findiff got imported."""
+    out = subprocess.run([sys.executable, "-c", FIRST_FD], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return float(out[0]), float(out[1]), out[2] == "True"
+
+
+def verify_cost(n_rules: int) -> tuple[int, float, float, int]:
+    """Mean wall and CPU seconds of ``ad.verify`` per built-in rule, over the first
+    ``n_rules`` (default settings, seed 5), and how many did not pass."""
+    from adcheck import registry
+
+    rules = registry.builtin_rules()[:n_rules]
+    wall = cpu = 0.0
+    failed = 0
+    for rule in rules:
+        w, c = time.perf_counter(), time.process_time()
+        result = ad.verify(rule.fn, seed=5, raise_exception=False)
+        wall += time.perf_counter() - w
+        cpu += time.process_time() - c
+        failed += not result.passed
+    return len(rules), wall / len(rules), cpu / len(rules), failed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max", type=int, default=6, help="largest n is 10**max")
     parser.add_argument("--slow-max", type=int, default=3,
                         help="largest n for PyTorch's slow gradcheck is 10**slow_max")
+    parser.add_argument("--verify-rules", type=int, default=0,
+                        help="also time ad.verify on this many built-in rules")
     args = parser.parse_args()
+
+    imported, first, loaded = first_finite_difference()
+    print(f"fresh process: import adcheck {imported:.2f} s, first finite difference "
+          f"{first:.3f} s (findiff imported: {loaded})")
+    if args.verify_rules > 0:
+        n, wall, cpu, failed = verify_cost(args.verify_rules)
+        print(f"ad.verify per built-in rule (first {n}, seed 5): {wall:.2f} s wall, "
+              f"{cpu:.2f} s CPU; {failed} did not pass")
 
     columns = {"adcheck fast": bench_adcheck}
     try:
