@@ -4,8 +4,11 @@ and a Gaussian log-likelihood and a Gaussian-process marginal likelihood."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import adcheck as ad
+from adcheck.registry import lookup
 from tests.finite import central, central_vjp
 
 
@@ -270,3 +273,32 @@ def test_vjp_of_whole_outputs_on_stacks():
     w = np.random.default_rng(0).normal(size=(2, 3, 3))
     (g,) = ad.pullback(np.linalg.cholesky, a)[1](w)
     np.testing.assert_allclose(g, central_vjp(np.linalg.cholesky, a, w), rtol=1e-6, atol=1e-8)
+
+
+# -- the domains draw what they promise ------------------------------------------------------
+
+
+@settings(max_examples=40, database=None)
+@given(data=st.data())
+def test_symmetric_domains_have_separated_eigenvalues_and_junk_in_the_unread_triangle(data):
+    for fn in (np.linalg.eigh, np.linalg.eigvalsh, np.linalg.cholesky):
+        (a,), kwargs = lookup(fn).domain.draw_args(data.draw)
+        upper = kwargs.get("UPLO") == "U" or kwargs.get("upper") is True
+        read = np.triu(a) if upper else np.tril(a)
+        sym = read + np.swapaxes(read, -1, -2) - read * np.eye(a.shape[-1])
+        w = np.linalg.eigvalsh(sym.astype(np.float64))
+        if fn is np.linalg.cholesky:
+            assert np.all(w > 0.4)
+        else:
+            assert np.all(np.diff(w, axis=-1) > 0.25)
+
+
+@settings(max_examples=40, database=None)
+@given(data=st.data())
+def test_svd_and_qr_domains_have_separated_singular_values(data):
+    for fn in (np.linalg.svd, np.linalg.svdvals, np.linalg.qr):
+        (a,), kwargs = lookup(fn).domain.draw_args(data.draw)
+        s = np.linalg.svd(a.astype(np.float64), compute_uv=False)
+        assert np.all(s > 0.45) and np.all(-np.diff(s, axis=-1) > 0.25)
+        if fn is np.linalg.qr:
+            assert a.shape[-2] >= a.shape[-1]

@@ -4,8 +4,11 @@ derivatives, typical least-squares code, and the refusals at rank-deficient inpu
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import adcheck as ad
+from adcheck.registry import lookup
 from tests.finite import central, central_vjp
 
 
@@ -388,3 +391,21 @@ def test_hessian_through_cond():
         H = ad.hessian(f, A)
         np.testing.assert_allclose(H, hessian_of(lambda A: ad.gradient(f, A)[0], A),
                                    rtol=1e-5, atol=1e-7)
+
+
+# -- the domains draw what they promise ------------------------------------------------------
+
+
+@settings(max_examples=40, database=None)
+@given(data=st.data())
+def test_domains_are_well_conditioned_and_full_rank(data):
+    for fn in (np.linalg.inv, np.linalg.det, np.linalg.solve, np.linalg.pinv, np.linalg.lstsq,
+               np.linalg.matrix_power, np.linalg.cond):
+        args, kwargs = lookup(fn).domain.draw_args(data.draw)
+        a = np.asarray(args[0], np.float64)
+        if kwargs.get("hermitian"):  # only the lower triangle is read
+            a = np.tril(a) + np.swapaxes(np.tril(a, -1), -1, -2)
+        s = np.linalg.svd(a, compute_uv=False)
+        assert np.all(s > 0.2), (fn, s)
+        if fn is np.linalg.lstsq:  # its singular values are an output: apart
+            assert np.all(-np.diff(s) > 0.25)

@@ -3,8 +3,11 @@ differences; analytic gradients; ties; float32; Hessians."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import adcheck as ad
+from adcheck.registry import lookup
 from tests.finite import central, central_vjp
 
 INF = np.inf
@@ -137,3 +140,26 @@ def test_hessians_against_differences_of_the_gradient(ord):
         e[i] = 1e-5
         Hd[..., i[0], i[1]] = (ad.gradient(f, x + e)[0] - ad.gradient(f, x - e)[0]) / 2e-5
     np.testing.assert_allclose(H, Hd, rtol=1e-5, atol=1e-7)
+
+
+@settings(max_examples=60, database=None)
+@given(data=st.data())
+def test_the_norm_domain_keeps_away_from_ties_and_zeros(data):
+    (x,), kwargs = lookup(np.linalg.norm).domain.draw_args(data.draw)
+    ord, axis = kwargs.get("ord"), kwargs.get("axis")
+    x = x.astype(np.float64)
+    if isinstance(axis, tuple) and len(axis) == 2 or (axis is None and ord is not None
+                                                     and x.ndim == 2):
+        rows, cols = axis if axis is not None else (0, 1)
+        a = np.moveaxis(x, (rows, cols), (-2, -1))
+        if ord in (1, -1, INF, -INF):
+            sums = np.sort(np.abs(a).sum(axis=-2 if ord in (1, -1) else -1), axis=-1)
+            if sums.shape[-1] > 1:
+                top = ord in (1, INF)
+                gap = sums[..., -1] - sums[..., -2] if top else sums[..., 1] - sums[..., 0]
+                assert np.all(gap > 0.2)
+        if ord in (2, -2, "nuc"):
+            s = np.linalg.svd(a, compute_uv=False)
+            assert np.all(s > 0.45) and np.all(-np.diff(s, axis=-1) > 0.25)
+    else:
+        assert np.all(np.abs(x) >= 0.25)
