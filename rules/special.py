@@ -127,7 +127,7 @@ def _logsumexp(a, *args, **kwargs):
     axis, b, keepdims = _logsumexp_spec(a, *args, **kwargs)
     z = logsumexp(a, *args, **kwargs)
     shape = np.shape(a) if b is None else np.broadcast_shapes(np.shape(a), np.shape(b))
-    # scipy reduces at least one axis (a 0-d input is read as one entry)
+    shape = shape or (1,)  # scipy reads a 0-d input as one entry (np.atleast_1d)
     axes = normalize_axes(axis, len(shape))
 
     def back(dy):
@@ -135,7 +135,8 @@ def _logsumexp(a, *args, **kwargs):
                                                     np.expand_dims(dy, axes))
         weights = np.exp(a - z_kept)
         d_a = lambda: fit(dy_kept * (weights if b is None else b * weights), a)  # noqa: E731
-        d_b = lambda: fit(dy_kept * weights, b)  # noqa: E731
+        # exp(a - z) over the whole broadcast shape: b may be larger than a
+        d_b = lambda: fit(np.broadcast_to(dy_kept * weights, shape), b)  # noqa: E731
         # Positional arguments: a, axis, b, keepdims, return_sign.
         return (d_a, None, None if b is None else d_b, None, None)[:1 + len(args)]
 

@@ -194,3 +194,16 @@ def test_a_composite_with_special_functions_against_central_differences():
 def test_gammasgn_is_a_constant():
     (g,) = ad.gradient(lambda x: (sp.gammasgn(x) * x).sum(), np.array([-0.5, -1.5, 2.0]))
     np.testing.assert_array_equal(g, [-1.0, 1.0, 1.0])  # gamma(-0.5) < 0 < gamma(-1.5)
+
+
+def test_logsumexp_weights_that_broadcast_a_and_zero_dim_input():
+    # b of shape (3,) broadcasts a of shape (1,): log(sum(b) * e^a), so d/da = 1 and
+    # d/db_i = 1 / sum(b)
+    b = np.array([1.0, 2.0, 3.0])
+    ga, gb = ad.gradient(lambda a, b: logsumexp(a, 0, b), np.array([0.5]), b)
+    np.testing.assert_allclose(ga, [1.0], rtol=1e-15)
+    np.testing.assert_allclose(gb, [1 / 6.0] * 3, rtol=1e-14)
+    # a 0-d input is one entry; keepdims gives shape (1,) as scipy does
+    y, back = ad.pullback(lambda a: logsumexp(a, keepdims=True), np.array(0.3))
+    assert np.shape(y) == (1,)
+    assert back(np.array([2.0]))[0] == pytest.approx(2.0)
