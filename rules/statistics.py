@@ -32,12 +32,21 @@ from typing import Any
 import numpy as np
 
 from adcheck import domains
-from adcheck.engine.tape import sum_to
+from adcheck.engine.tape import fit, sum_to
 from adcheck.engine.tracer import strip
 from adcheck.registry import adjoint
 
 from .reductions import distinct_array, kept_shape, real_array, restore
-from .shape import NOT_GIVEN, broadcast_copy, draw_array_of, draw_axis, draw_shape, nones, reject
+from .shape import (
+    NOT_GIVEN,
+    broadcast_copy,
+    draw_array_of,
+    draw_axis,
+    draw_shape,
+    nones,
+    normalize_axes,
+    reject,
+)
 
 
 def _spread_spec(name: str):
@@ -59,8 +68,6 @@ _std_spec = _spread_spec("std")
 
 def _group(a: Any, axis: Any) -> tuple[tuple, tuple, tuple, int]:
     """The shape of ``a``, the reduced axes, the kept shape and the group size."""
-    from .shape import normalize_axes
-
     shape = np.shape(a)
     axes = normalize_axes(axis, len(shape))
     return shape, axes, kept_shape(shape, axes), math.prod(shape[i] for i in axes)
@@ -252,7 +259,7 @@ def _average(*args, **kwargs):
         if w_shape != shape:
             inverse = tuple(int(i) for i in np.argsort(np.argsort(axes)))
             dw = np.transpose(np.reshape(dw, tuple(shape[i] for i in sorted(axes))), inverse)
-        grads = [da, None, dw] + [None] * (len(args) - 3)
+        grads = [fit(da, a), None, fit(dw, weights)] + [None] * (len(args) - 3)
         return tuple(grads[: len(args)])
 
     return value, back
