@@ -206,11 +206,14 @@ def compare_full(problem: Problem, est: LineEstimator, tols: list[Tolerance],
         out.record(float(diff[i, j]), float(tol[i, j]), float(rnd[i, j]))
     if fail_fast and any(f.kind == "value" for f in out.failures):
         return out
+    # each basis tolerance, as widened by the confirmation (noise, local stencils), bounds
+    # |d|'·|rows - jac|, hence the drawn cotangent's error; kinks are not compared
+    fd_tol = np.where(skip, np.inf, tol)
     failed = {f.path for f in out.failures}
     _report_undecided(problem, undecided & ~bad & ~skip & usable[None, :], jac, err, rows,
                       failed, out)
     for d in cotangents:
-        _compare_cotangent(problem, tols, np.asarray(d, float), jac, err, out, rounding)
+        _compare_cotangent(problem, tols, np.asarray(d, float), jac, fd_tol, out, rounding)
     _trim(out)
     return out
 
@@ -291,25 +294,26 @@ def _strict_limit(est: Oracle) -> float:
 
 def cleared_locally(got: float, fd: float, u_first: float,
                     opinions: list[tuple[float, float]], slack: float, floor: float,
-                    strict: float) -> bool:
-    """True when shorter or one-sided stencils clear ``got`` where the first stencil did not.
+                    strict: float) -> tuple[float, float] | None:
+    """The opinion ``(value, u)`` of a shorter or one-sided stencil that clears ``got`` where
+    the first stencil did not, or None.
 
     Only when some opinion contradicts the first estimate (their intervals ``value ± u`` are
     disjoint: the first stencil's error bound did not hold, the function is not smooth on its
     span), and only by an opinion precise to ``strict`` of the values compared.
 
     >>> cleared_locally(1.0, 0.99999491, 1e-7, [(1.0, 1e-12)], 0.0, 0.0, 1e-6)
+    (1.0, 1e-12)
+    >>> cleared_locally(1.1, 1.0, 1e-7, [(1.0, 1e-12)], 0.0, 0.0, 1e-6) is None
     True
-    >>> cleared_locally(1.1, 1.0, 1e-7, [(1.0, 1e-12)], 0.0, 0.0, 1e-6)
-    False
     """
     if not any(abs(value - fd) > u + u_first for value, u in opinions):
-        return False
+        return None
     for value, u in opinions:
         ref = max(abs(got), abs(value), floor)
         if abs(got - value) <= u + slack and u <= strict * ref:
-            return True
-    return False
+            return value, u
+    return None
 
 
 def _confirm_column(problem: Problem, est: Oracle, j: int, jac: np.ndarray,
@@ -360,11 +364,14 @@ def _confirm_column(problem: Problem, est: Oracle, j: int, jac: np.ndarray,
             local = (est.shrunk(v, first) if first is not None else []) + est.sided(v)
             out.probes += len(local)
         opinions = [(o.value[i] / scale, SAFETY * o.error[i] / scale) for o in local]
+        size = abs(problem.x0[j]) if np.isfinite(problem.x0[j]) else 1.0
         floor = max(NORMWISE * float(np.max(np.abs(rows[:, j]), initial=0.0)),
-                    peak / max(abs(problem.x0[j]), 1.0))
-        if cleared_locally(got, jac[i, j], SAFETY * err[i, j], opinions, slack[i, j], floor,
-                           strict):
-            tol[i, j] = max(tol[i, j], abs(got - jac[i, j]))
+                    (peak or 1.0) / max(size, 1.0))
+        better = cleared_locally(got, jac[i, j], SAFETY * err[i, j], opinions, slack[i, j],
+                                 floor, strict)
+        if better is not None:  # the local estimate replaces the first (drawn cotangents)
+            jac[i, j], err[i, j] = better[0], better[1] / SAFETY
+            tol[i, j] = SAFETY * err[i, j] + slack[i, j]
             continue
         why = rounding_text(float(rnd[i, j]), rounding) if rnd is not None else ""
         out.failures.append(_entry_failure(
@@ -373,12 +380,17 @@ def _confirm_column(problem: Problem, est: Oracle, j: int, jac: np.ndarray,
 
 
 def _compare_cotangent(problem: Problem, tols: list[Tolerance], d: np.ndarray,
-                       jac: np.ndarray, err: np.ndarray, out: Outcome,
+                       jac: np.ndarray, fd_tol: np.ndarray, out: Outcome,
                        rounding: RoundingProbe | None = None) -> None:
-    """``back(d)`` against ``J'·d`` entry by entry (a cotangent drawn by ``verify``)."""
+    """``back(d)`` against ``J'·d`` entry by entry (a cotangent drawn by ``verify``);
+    ``fd_tol`` is each basis entry's tolerance (infinite where it was not compared)."""
     pulled = problem.pull(d)
     expected = d @ jac
-    tol = SAFETY * (np.abs(d) @ err) + slack_vector(problem, tols, pulled.flat)
+    with np.errstate(invalid="ignore"):
+        fd_part = np.abs(d) @ np.where(np.isfinite(fd_tol), fd_tol, 0.0)
+        unchecked = (np.abs(d) @ ~np.isfinite(fd_tol)) > 0
+    tol = fd_part + slack_vector(problem, tols, pulled.flat)
+    tol = np.where(unchecked, np.inf, tol)
     rnd = rounding_of(rounding, d, problem.n)
     if rnd is None:
         rnd = np.zeros(problem.n)
@@ -462,7 +474,7 @@ def _verdict(est: LineEstimator, v: np.ndarray, dy: np.ndarray, first: _Dot,
     out.probes += len(local)
     opinions = [(float(o.value[0]), SAFETY * float(o.error[0])) for o in local]
     if cleared_locally(first.ad, first.fd, SAFETY * first.fd_error, opinions, first.slack,
-                       _dot_floor(est, dy, v), _strict_limit(est)):
+                       _dot_floor(est, dy, v), _strict_limit(est)) is not None:
         return "ok", ""
     return "value", ""
 
@@ -471,9 +483,9 @@ def _dot_floor(est: Oracle, dy: np.ndarray, v: np.ndarray) -> float:
     """What a dot product's uncertainty is judged against when it is zero (see decided)."""
     peak = est.peak()
     peak = peak if peak > 0 else 1.0
-    x = est.problem.x0
-    return float(np.sum(np.abs(dy))) * float(
-        np.max(np.abs(v) * peak / np.maximum(np.abs(x), 1.0), initial=0.0))
+    size = np.abs(est.problem.x0)
+    size = np.where(np.isfinite(size), np.maximum(size, 1.0), 1.0)
+    return float(np.sum(np.abs(dy))) * float(np.max(np.abs(v) * peak / size, initial=0.0))
 
 
 def _is_decided(est: Oracle, dot: _Dot, dy: np.ndarray, v: np.ndarray) -> bool:

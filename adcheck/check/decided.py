@@ -48,7 +48,8 @@ NORMWISE = 0.1
 def _zero_floor(x: np.ndarray, y_peak: float) -> np.ndarray:
     """``|y|_max / max(|x_j|, 1)`` per input entry (``|y|_max`` is 1 when every output is 0)."""
     peak = y_peak if np.isfinite(y_peak) and y_peak > 0 else 1.0
-    return peak / np.maximum(np.abs(x), 1.0)
+    size = np.abs(x)
+    return peak / np.where(np.isfinite(size), np.maximum(size, 1.0), 1.0)  # NaN inputs: 1
 
 
 def undecided_ratio(ad: np.ndarray, fd: np.ndarray, u: np.ndarray, x: np.ndarray,

@@ -37,6 +37,18 @@ far below ``ulp(y)``, so the float32 cotangent does not move at all.) ``v`` has 
 scales and fixed random signs (all-equal signs would be blind to softmax, which is constant
 along ``(1, ..., 1)``).
 
+Two more terms, for what rounds inside the rule rather than in its primal output:
+
+- **input rounding**: ``Σ_k |∂B_j/∂x_k|·ulp(x_k)`` (full mode, where every entry has its
+  own direction): intermediates of the inputs' size round at their ulp, as in the float32
+  ``std`` of data near 3000, whose mean is off by ulp(3000) = 2.4e-4 and ``x - mean`` with it;
+- **sums**: ``4·eps·max|Δ|·max|y| / max(scale_j, 1)``: a sum of terms of the size
+  ``|Δ|·|y|`` rounds at ``eps`` of them, and when it cancels (softmax with a constant
+  ``Δ``, whose exact pullback is 0) that is all that is left.
+
+Both are a few ulps of the values the rule works with, far below ``rtol·|B|`` where the
+cotangent does not cancel.
+
 **What it cannot hide.** ``r`` comes from the derivative of the rule's cotangent, not from a
 comparison of the rule with anything: a wrong rule is judged by its own sensitivity.
 ``dy·(1 - y)`` for ``tanh`` at ``x = 2`` is allowed 6e-8 against an error of 0.035; a 1e-2
@@ -67,6 +79,8 @@ __all__ = ["RoundingProbe", "STEP", "FACTOR", "low_precision"]
 STEP = 2.0**-12
 # Multiplies the one-ulp sensitivity (it already is twice the half-ulp rounding of y).
 FACTOR = 1.0
+# Multiplies eps·|Δ|·|y|, the rounding of a sum inside the rule (see allowance).
+CANCEL = 4.0
 
 
 def low_precision(problem: Problem) -> np.dtype | None:
@@ -109,8 +123,8 @@ class RoundingProbe:
     def __init__(self, problem: Problem, per_entry: bool = False):
         self.problem = problem
         # per direction: (entries it serves, ulp(y)/|Δy| turning a change of B into r,
-        # the pullbacks at x0 + s·v and x0 - s·v)
-        self.directions: list[tuple[np.ndarray, float, Any, Any]] = []
+        # the pullbacks at x0 + s·v and x0 - s·v, ulp(x_j) / |2·v_j| for the input term)
+        self.directions: list[tuple[np.ndarray, float, Any, Any, float]] = []
         self.dtype = low_precision(problem)
         if self.dtype is None or not isinstance(problem, RuleProblem) or problem.m == 0:
             return
@@ -139,6 +153,10 @@ class RoundingProbe:
         else:
             signs = np.where(np.random.default_rng(0).random(p.n) < 0.5, -1.0, 1.0)
             moves = [(np.arange(p.n), STEP * p.scales * signs)]
+        self.y_peak = float(np.max(np.where(np.isfinite(y0), y0, 0.0), initial=0.0))
+        # per input entry, one unit in the last place of the low precision, for the input
+        # rounding term (see allowance)
+        self.x_ulp = np.spacing(np.abs(p.x0).astype(self.dtype)).astype(np.float64)
         for entries, v in moves:
             ends = []
             for x in (p.x0 + v, p.x0 - v):
@@ -158,7 +176,10 @@ class RoundingProbe:
             # the ulp of the outputs that move most (within a factor 4 of the largest move)
             ulp = float(np.max(ulps[moved >= peak / 4]))
             if np.isfinite(ulp):
-                self.directions.append((entries, ulp / peak, ends[0][1], ends[1][1]))
+                # for the input term: per unit change of B, the move of x_j in its own ulps
+                x_ulps = (float(self.x_ulp[entries[0]]) / (2 * float(np.max(np.abs(v))))
+                          if per_entry else 0.0)
+                self.directions.append((entries, ulp / peak, ends[0][1], ends[1][1], x_ulps))
 
     def _pull(self, back: Any, dy: np.ndarray) -> np.ndarray | None:
         p = self.problem
@@ -183,8 +204,10 @@ class RoundingProbe:
         if not self.directions:
             return None
         dy = np.asarray(dy, np.float64)
-        r = np.zeros(self.problem.n)
-        for entries, scale, back_plus, back_minus in self.directions:
+        p = self.problem
+        r = np.zeros(p.n)
+        inputs = np.zeros(p.n)
+        for entries, scale, back_plus, back_minus, x_ulps in self.directions:
             try:
                 plus, minus = self._pull(back_plus, dy), self._pull(back_minus, dy)
             except Exception:  # noqa: BLE001  (no allowance from this direction)
@@ -193,5 +216,13 @@ class RoundingProbe:
                 continue
             with np.errstate(all="ignore"):
                 part = FACTOR * scale * np.abs(plus[entries] - minus[entries]) / 2
+                moved = np.abs(plus - minus) * x_ulps
             r[entries] = np.where(np.isfinite(part), part, 0.0)
-        return r
+            inputs += np.where(np.isfinite(moved), moved, 0.0)
+        # Sums in the rule round at eps·(their terms), of the size |Δ|·|y| per unit of x_j:
+        # a cancelling sum (softmax's Σ Δ·s with a constant Δ, exactly 0 in theory) is off
+        # by that much whatever the size of the result.
+        eps = float(np.finfo(self.dtype).eps)
+        dy_peak = float(np.max(np.abs(dy), initial=0.0))
+        cancel = CANCEL * eps * dy_peak * self.y_peak / np.maximum(p.scales, 1.0)
+        return r + inputs + cancel

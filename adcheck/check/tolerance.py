@@ -12,6 +12,7 @@ scaled functions, where a fixed step and a fixed tolerance raise false alarms.
 The second term allows each cotangent entry ``B_j`` an error of
 
     s_j = atol + rtol · |B_j| + rtol_norm · max_k |B_k|      (k over the same argument)
+          + 8 · (the smallest subnormal of the dtype)          (underflow: float32 -1e-49 is -0)
 
 ``rtol_norm`` covers cancellation inside the pullback (a matrix product whose entries are
 much smaller than its terms). The defaults scale with the square root of the epsilon of the
@@ -55,6 +56,8 @@ __all__ = ["Tolerance", "default_rtol", "SAFETY", "Z"]
 SAFETY = 2.0
 # Standard deviations allowed for sums of rounding errors with random signs (see above).
 Z = 6.0
+# Smallest subnormals of the coarsest dtype allowed on every cotangent entry (underflow).
+UNDERFLOW_ULPS = 8.0
 
 def default_rtol(dtype: np.dtype) -> tuple[float, float]:
     """``(rtol, rtol_norm)`` for cotangents of ``dtype``: ``6.7·sqrt(eps)`` and a hundredth.
@@ -93,24 +96,29 @@ class Tolerance:
     atol: float = 0.0
     rtol: float = 1e-7
     rtol_norm: float = 1e-9
+    # Below the smallest normal number rounding is absolute: a float32 cotangent of -1e-49
+    # underflows to -0. This many smallest subnormals of the dtype are always allowed.
+    underflow: float = 0.0
 
     @classmethod
     def for_dtypes(
         cls, dtypes: list, atol: float | None = None, rtol: float | None = None
     ) -> Tolerance:
         """The defaults for the coarsest of ``dtypes``, with the user's ``atol``/``rtol``."""
-        d_rtol, d_norm = default_rtol(coarsest(dtypes))
+        dtype = coarsest(dtypes)
+        d_rtol, d_norm = default_rtol(dtype)
         return cls(
             atol=0.0 if atol is None else float(atol),
             rtol=d_rtol if rtol is None else float(rtol),
             rtol_norm=d_norm if rtol is None else min(d_norm, float(rtol)),
+            underflow=UNDERFLOW_ULPS * float(np.finfo(dtype).smallest_subnormal),
         )
 
     def entry_slack(self, b: np.ndarray) -> np.ndarray:
         """The allowed error of every entry of one argument's cotangent ``b``."""
         mag = np.abs(b)
         peak = float(np.max(mag, initial=0.0)) if mag.size else 0.0
-        return self.atol + self.rtol * mag + self.rtol_norm * peak
+        return self.atol + self.underflow + self.rtol * mag + self.rtol_norm * peak
 
 
 def dot_slack(slack: np.ndarray, v: np.ndarray) -> float:
