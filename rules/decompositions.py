@@ -28,6 +28,7 @@ import numpy as np
 from adcheck import domains
 from adcheck.engine.errors import NotDifferentiable
 from adcheck.engine.tape import fit
+from adcheck.engine.tracer import strip
 from adcheck.registry import adjoint
 
 from .matrices import (
@@ -113,6 +114,22 @@ def _qr_args(draw: Any) -> tuple[tuple, dict]:
     return (a,), ({} if mode is None else {"mode": mode})
 
 
+def _require_distinct(fn: str, values: str, vectors: str, w: Any, nonzero: bool = False) -> None:
+    """Refuse vectors whose values coincide (to rounding): they are not differentiable there
+    (any rotation within the repeated values' space is as good), and the pullback would
+    divide by zero."""
+    w = strip(w)
+    scale = np.max(np.abs(w), initial=0.0)
+    tiny = np.shape(w)[-1] * np.finfo(np.result_type(w)).eps * scale
+    gaps = np.abs(np.diff(np.sort(w, axis=-1), axis=-1))
+    if np.any(gaps <= tiny) or (nonzero and np.any(np.abs(w) <= tiny)):
+        raise NotDifferentiable(
+            f"the {vectors} of np.linalg.{fn} are not differentiable where {values} coincide"
+            + (" or vanish" if nonzero else "") + " (they are not unique there); "
+            f"differentiate a function of the {values} only, or perturb the matrix."
+        )
+
+
 # -- Cholesky --------------------------------------------------------------------------------
 
 
@@ -182,6 +199,7 @@ def _eigh(*args, **kwargs):
         dw, dv = dy
         inner = diag_embed(dw)
         if np.any(dv != 0):  # the vectors were used
+            _require_distinct("eigh", "eigenvalues", "eigenvectors", w)
             inner = inner + off_diagonal_inverse(pairwise_gaps(w)) * (mT(v) @ dv)
         return (fit(_symmetric_cotangent(v, inner, upper), a),) + nones(args)
 
@@ -256,6 +274,7 @@ def _svd(*args, **kwargs):
     def back(dy):
         du, ds, dvt = dy
         v, dv = mT(vt), mT(dvt)
+        _require_distinct("svd", "singular values", "singular vectors", s, nonzero=m != n)
         f = off_diagonal_inverse(pairwise_gaps(s * s))  # 1 / (s_j² - s_i²)
         j = f * (mT(u) @ du - mT(du) @ u)
         k = f * (mT(v) @ dv - mT(dv) @ v)

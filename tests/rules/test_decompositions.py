@@ -302,3 +302,16 @@ def test_svd_and_qr_domains_have_separated_singular_values(data):
         assert np.all(s > 0.45) and np.all(-np.diff(s, axis=-1) > 0.25)
         if fn is np.linalg.qr:
             assert a.shape[-2] >= a.shape[-1]
+
+
+def test_vectors_at_repeated_values_are_refused_values_are_not():
+    with pytest.raises(ad.NotDifferentiable, match=r"the eigenvectors of np\.linalg\.eigh are "
+                       r"not differentiable where eigenvalues coincide"):
+        ad.gradient(lambda a: np.linalg.eigh(a)[1][0, 0], np.eye(3))
+    with pytest.raises(ad.NotDifferentiable, match=r"singular vectors of np\.linalg\.svd .* "
+                       r"coincide or vanish"):
+        ad.gradient(lambda a: np.linalg.svd(a, full_matrices=False)[0][0, 0],
+                    np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]))
+    # a symmetric function of the eigenvalues is fine at repeated ones: d trace = I
+    np.testing.assert_allclose(ad.gradient(lambda a: np.linalg.eigh(a)[0].sum(), np.eye(3))[0],
+                               np.eye(3), atol=1e-15)
