@@ -144,7 +144,8 @@ def draw_batch(draw: Any, max_dims: int = 1) -> tuple:
 
 
 def orthogonal(draw: Any, batch: tuple, n: int) -> np.ndarray:
-    """Random orthogonal ``n x n`` matrices (the Q factor of a drawn matrix).
+    """Random orthogonal ``n x n`` matrices: the Q factor of a drawn matrix, times a fixed dense
+    rotation.
 
     >>> from hypothesis import find, strategies as st
     >>> q = find(st.composite(lambda draw: orthogonal(draw, (), 3))(), lambda q: True)
