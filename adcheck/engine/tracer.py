@@ -289,7 +289,7 @@ class Traced:
                 "adcheck.gradient(lambda x: f(x, i), x)."
             )
         if t is list:  # NumPy reads a list index as an array (kept apart from the caller's list)
-            key = np.array(key)
+            key = np.array(key) if key else np.array(key, dtype=np.intp)
         return apply_primitive(getitem, (self, strip(key)), {})
 
     def __neg__(self):
