@@ -287,6 +287,17 @@ def _report_undecided(problem: Problem, undecided: np.ndarray, jac: np.ndarray,
         out.notes.append(f"{listed} entries are inconclusive; the first {MAX_LISTED} are listed")
 
 
+def between(got: float, a: float, b: float, slack: float) -> bool:
+    """``got`` lies between the one-sided derivatives ``a`` and ``b`` (widened by ``slack``):
+    only then is a point where they differ a kink the rule may answer either way; an adjoint
+    outside both is wrong whatever the kink.
+
+    >>> between(0.0, 0.0, 1.0, 1e-9), between(1e5, 70710.1, 70710.7, 1e-3)
+    (True, False)
+    """
+    return min(a, b) - slack <= got <= max(a, b) + slack
+
+
 def _strict_limit(est: Oracle) -> float:
     """How precise an opinion must be to overrule a stencil whose error bound failed."""
     return STRICT if est._coarse_eps <= 1e-15 else STRICT_LOW
@@ -353,7 +364,8 @@ def _confirm_column(problem: Problem, est: Oracle, j: int, jac: np.ndarray,
             fwd, bwd = sides
             f, b = fwd.value[i] / scale, bwd.value[i] / scale
             ef, eb = fwd.error[i] / scale, bwd.error[i] / scale
-            if abs(f - b) > SAFETY * (ef + eb) + slack[i, j]:
+            if (abs(f - b) > SAFETY * (ef + eb) + slack[i, j]
+                    and between(got, f, b, SAFETY * max(ef, eb) + slack[i, j])):
                 skip[i, j] = True
                 out.failures.append(_entry_failure(
                     problem, "kink", j, jac[i, j], got, 0.0, what,
@@ -467,7 +479,8 @@ def _verdict(est: LineEstimator, v: np.ndarray, dy: np.ndarray, first: _Dot,
         out.probes += 2
         f, b = float(sides[0].value[0]), float(sides[1].value[0])
         ef, eb = float(sides[0].error[0]), float(sides[1].error[0])
-        if abs(f - b) > SAFETY * (ef + eb) + first.slack:
+        if (abs(f - b) > SAFETY * (ef + eb) + first.slack
+                and between(first.ad, f, b, SAFETY * max(ef, eb) + first.slack)):
             return "kink", f"derivative {b:.6g} from the left, {f:.6g} from the right"
     est = as_oracle(est)
     local = est.shrunk(v, first.line, dy) + est.sided(v, dy)
