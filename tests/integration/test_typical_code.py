@@ -285,8 +285,9 @@ def test_rk4_ode_loop():
 
 def test_rk4_one_step_of_linear_ode_has_the_taylor_gradient():
     # y' = -k y: one RK4 step multiplies y by 1 - h + h^2/2 - h^3/6 + h^4/24 with h = k dt
-    def step(k, y0=np.array([2.0]), dt=0.1):
-        f = lambda y: -k * y  # noqa: E731
+    def step(k, dt=0.1):
+        y0 = np.array([2.0])
+        f = lambda y: -k * y
         k1 = f(y0)
         k2 = f(y0 + dt / 2 * k1)
         k3 = f(y0 + dt / 2 * k2)
@@ -320,7 +321,8 @@ def test_attention_with_einsum():
     Q, K, Vv = XATT @ Wq, XATT @ Wk, XATT @ Wv
     s = Q @ K.T / np.sqrt(2)
     A = np.exp(s) / np.exp(s).sum(1, keepdims=True)
-    assert attention(Wq, Wk, Wv) == pytest.approx(np.sum(np.tanh(A @ Vv) * np.arange(8).reshape(4, 2)))
+    want = np.sum(np.tanh(A @ Vv) * np.arange(8).reshape(4, 2))
+    assert attention(Wq, Wk, Wv) == pytest.approx(want, rel=1e-12)
     gq, gk, gv = checked(attention, Wq, Wk, Wv)
     # out is linear in Wv: d/dWv = X^T A^T (dL/dout)
     dout = (1 - np.tanh(A @ Vv) ** 2) * np.arange(8).reshape(4, 2)
@@ -376,8 +378,9 @@ def test_layer_norm_hessian_against_central_differences_of_the_gradient():
 
     H = ad.hessian(f, x)
     for i in range(4):
-        np.testing.assert_allclose(H[i], central(lambda v: ad.gradient(f, v)[0][i], x),
-                                   rtol=1e-5, atol=1e-6)
+        def gi(v, i=i):
+            return ad.gradient(f, v)[0][i]
+        np.testing.assert_allclose(H[i], central(gi, x), rtol=1e-5, atol=1e-6)
 
 
 # -- cumulative sums -----------------------------------------------------------------------
