@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Case", "hard_cases", "wrong_cases"]
+__all__ = ["Case", "hard_cases", "wrong_cases", "trust_cases"]
 
 
 @dataclass
@@ -91,3 +91,55 @@ def wrong_cases(seed: int = 0, large: int = 10**4) -> list[Case]:
              lambda g, y, a: (-(y.T @ g @ y.T) * (1 + 1e-4),),
              (_ill_conditioned(rng, 1e5),), False),
     ]
+
+
+def _huber(x, delta=1.0):
+    return np.where(np.abs(x) <= delta, 0.5 * x * x, delta * (np.abs(x) - 0.5 * delta))
+
+
+def _huber_vjp(g, y, x, delta=1.0):
+    return (g * np.where(np.abs(x) <= delta, x, delta * np.sign(x)),)
+
+
+def _eig_gap(rng: np.random.Generator) -> np.ndarray:
+    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    a = q @ np.diag([1.0, 1.0 + 1e-5, 3.0]) @ q.T
+    return (a + a.T) / 2
+
+
+def _eigvalsh_vjp(g, w, a):
+    _, v = np.linalg.eigh(a)
+    m = (v * g) @ v.T
+    return (np.tril(2 * m) - np.diag(np.diag(m)),)  # eigvalsh reads the lower triangle
+
+
+def trust_cases(seed: int = 0) -> list[Case]:
+    """Issue 8's cases: vacuous passes (wrong rules at tiny inputs) and false alarms (correct
+    rules at branch points, domain edges, mixed scales, near-degenerate eigenvalues)."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for x in ([1e-12], [1e-20, 3e-20], [0.0, 1e-30]):
+        cases.append(Case(f"exp x2 wrong at {x}", np.exp, lambda g, y, x: (2 * g * y,),
+                          (np.array(x),), False))
+        cases.append(Case(f"exp at {x}", np.exp, lambda g, y, x: (g * y,), (np.array(x),),
+                          True))
+    cases += [
+        Case("huber at |x| = delta", _huber, _huber_vjp, (np.array([1.0, -1.0, 0.3]),), True),
+        Case("huber 1e-8 past delta", _huber, _huber_vjp, (np.array([1.0 + 1e-8]),), True),
+        Case("arcsin at 1 - 1e-10", np.arcsin, lambda g, y, x: (g / np.sqrt(1 - x * x),),
+             (np.array([1 - 1e-10]),), True),
+        Case("log1p at -1 + 1e-10", np.log1p, lambda g, y, x: (g / (1 + x),),
+             (np.array([-1 + 1e-10]),), True),
+        Case("arcsin wrong at 1 - 1e-10", np.arcsin, lambda g, y, x: (g / np.sqrt(1 - x),),
+             (np.array([1 - 1e-10]),), False),
+        Case("exp at [-43, 0]", np.exp, lambda g, y, x: (g * y,), (np.array([-43.0, 0.0]),),
+             True),
+        Case("exp up to e60", np.exp, lambda g, y, x: (g * y,),
+             (np.array([60.0, 0.1, -3.0, 1e-3]),), True),
+        Case("eigvalsh, gap 1e-5", np.linalg.eigvalsh, _eigvalsh_vjp, (_eig_gap(rng),), True),
+        Case("min over axis 0, 0.5 apart", lambda x: np.min(x, axis=0),
+             lambda g, y, x: ((x == y[None, :]) * g[None, :],),
+             (np.round(rng.uniform(-1, 1, (6, 8)) * 2) / 4 + rng.uniform(0, 1e-3, (6, 8)),),
+             True),
+    ]
+    return cases
