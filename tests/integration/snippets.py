@@ -771,6 +771,21 @@ SNIPPETS = {
     ),
     "norm_2_batched": (lambda a: np.sum(np.linalg.norm(a, 2, axis=(1, 2))), (T3,)),
     "norm_vec_neg_axis": (lambda a: np.sum(np.linalg.norm(a, 3, axis=-1)), (M,)),
+    # -- degenerate but common points: identity, rank-deficient, zero vector (see the report)
+    "svdvals_sum_rank_deficient": (
+        lambda a: np.sum(np.linalg.svd(a, compute_uv=False)),
+        (np.array([[3.0, 0.0], [0.0, 0.0]]),),
+    ),
+    "nuclear_norm_rank_deficient": (
+        lambda a: np.linalg.norm(a, "nuc"),
+        (np.array([[1.0, 2.0], [-2.0, -4.0]]),),
+    ),
+    "eigvalsh_largest_at_identity": (lambda a: np.linalg.eigvalsh(a)[-1], (np.eye(2),)),
+    "norm_2_at_identity": (lambda a: np.linalg.norm(a, 2), (np.eye(2),)),
+    "norm_2_at_rotation": (lambda a: np.linalg.norm(a, 2), (np.array([[0.0, -1.0], [1.0, 0.0]]),)),
+    "vector_norm_at_zero": (lambda x: np.linalg.norm(x), (np.zeros(3),)),
+    "det_exactly_singular": (lambda a: np.linalg.det(a), (np.array([[1.0, 2.0], [2.0, 4.0]]),)),
+    "max_at_identity_eigvalsh_via_np_max": (lambda a: np.max(np.linalg.eigvalsh(a)), (np.eye(2),)),
     "isclose_mask": (lambda x: np.sum(np.where(np.isfinite(x), x, 0.0) ** 2), (V,)),
 }
 
