@@ -10,4 +10,4 @@ from . import nanfunctions, scans, statistics  # noqa: F401  (reductions and sca
 from . import special  # noqa: F401  (scipy.special: registration; nothing without scipy)
 from . import einsum, products  # noqa: F401  (products and einsum: registration)
 from . import decompositions, matrix_functions, norms  # noqa: F401  (np.linalg: registration)
-from . import covariance, polynomials, quantiles, signal  # noqa: F401  (QA pass: registration)
+from . import constants, covariance, polynomials, quantiles, signal  # noqa: F401  (registration)
