@@ -74,9 +74,9 @@ def _correlate_spec(a, v, mode="valid"):  # NumPy's defaults differ
 def _signal_rule(name: str, reverse: bool):
     def rule(*args, **kwargs):
         a, v = args[0], args[1]
+        value = getattr(np, name)(*args, **kwargs)  # NumPy's own error for a bad mode
         spec = _correlate_spec if reverse else _convolve_spec
         mode = _mode(name, spec(*args, **kwargs))
-        value = getattr(np, name)(*args, **kwargs)
         n, m = np.size(a), np.size(v)
         offset = window(n, m, mode, reverse)
         a1, v1 = np.reshape(a, (-1,)), np.reshape(v, (-1,))
