@@ -2,12 +2,38 @@
 
 Importing this package registers every rule. Each rule declares its input domain so that
 ``adcheck verify --builtin`` (and the test suite) can prove it with the property-based checker.
+
+The families: elementwise functions (``ufuncs``, ``special`` for scipy.special, ``nondiff``
+for piecewise-constant ones), reductions and scans (``reductions``, ``statistics``,
+``nanfunctions``, ``scans``, ``quantiles``, ``covariance``), products and linear algebra
+(``linalg``, ``products``, ``einsum``, ``matrix_functions``, ``decompositions``, ``norms``),
+moving and making arrays (``shape``, ``indexing``, ``copying``, ``stacking``, ``selection``,
+``creation``, ``constants``), and ``polynomials`` and ``signal``.
 """
 
-from . import indexing, linalg, nondiff, reductions, shape, ufuncs  # noqa: F401  (registration)
-from . import copying, creation, selection, stacking  # noqa: F401  (shape and copying: registration)
-from . import nanfunctions, scans, statistics  # noqa: F401  (reductions and scans: registration)
-from . import special  # noqa: F401  (scipy.special: registration; nothing without scipy)
-from . import einsum, products  # noqa: F401  (products and einsum: registration)
-from . import decompositions, matrix_functions, norms  # noqa: F401  (np.linalg: registration)
-from . import constants, covariance, polynomials, quantiles, signal  # noqa: F401  (registration)
+from . import (  # noqa: F401  (importing a module registers its rules)
+    constants,
+    copying,
+    covariance,
+    creation,
+    decompositions,
+    einsum,
+    indexing,
+    linalg,
+    matrix_functions,
+    nanfunctions,
+    nondiff,
+    norms,
+    polynomials,
+    products,
+    quantiles,
+    reductions,
+    scans,
+    selection,
+    shape,
+    signal,
+    special,
+    stacking,
+    statistics,
+    ufuncs,
+)
