@@ -1,4 +1,6 @@
-"""Adjoint rules for order statistics: ``median``, ``percentile``, ``quantile``.
+"""Adjoint rules for order statistics: ``median``, ``percentile``, ``quantile`` and their
+NaN-skipping forms ``nanmedian``, ``nanpercentile``, ``nanquantile`` (the same over each
+group's non-NaN entries; NaN entries get 0).
 
 Where a group's entries are distinct, a quantile is a fixed weighted sum of one or two of
 them: with the group sorted (``s``, ``n`` entries) and ``pos = q (n - 1)``, the ``'linear'``
@@ -37,23 +39,28 @@ from adcheck.engine.tracer import strip
 from adcheck.registry import adjoint
 
 from .reductions import distinct_array, kept_shape
-from .shape import normalize_axes, reject
+from .shape import NOT_GIVEN, normalize_axes, reject
 
 _METHODS = ("linear", "lower", "higher", "midpoint")
 
 
-def sorted_weights(q: np.ndarray, n: int, method: str) -> np.ndarray:
-    """The weight each sorted position of an ``n``-entry group carries, per quantile ``q``.
+def sorted_weights(q: np.ndarray, n: Any, method: str, length: int | None = None
+                   ) -> np.ndarray:
+    """The weight each sorted position carries, per quantile ``q``, for groups of ``n`` entries.
 
-    ``q`` (in [0, 1]) is flat; the result has shape ``(q.size, n)`` and rows summing to 1.
+    ``q`` (in [0, 1]) is flat; ``n`` is a number or an array of group sizes (NaN-free counts,
+    for the nan-functions); the result has shape ``(q.size,) + shape(n) + (length,)``.
 
     >>> sorted_weights(np.array([0.5, 0.25]), 3, "linear")
     array([[0. , 1. , 0. ],
            [0.5, 0.5, 0. ]])
     """
-    pos = np.asarray(q, dtype=np.float64) * (n - 1)
-    lo = np.clip(np.floor(pos), 0, n - 1).astype(np.intp)
-    hi = np.clip(np.ceil(pos), 0, n - 1).astype(np.intp)
+    n = np.asarray(n)
+    length = int(n) if length is None else length
+    top = np.maximum(n - 1, 0)
+    pos = np.reshape(np.asarray(q, dtype=np.float64), (-1,) + (1,) * n.ndim) * top
+    lo = np.clip(np.floor(pos), 0, top)
+    hi = np.clip(np.ceil(pos), 0, top)
     if method == "linear":
         f, g = 1.0 - (pos - lo), pos - lo
     elif method == "lower":
@@ -62,16 +69,16 @@ def sorted_weights(q: np.ndarray, n: int, method: str) -> np.ndarray:
         f, g = np.zeros_like(pos), np.ones_like(pos)
     else:  # midpoint
         f = g = np.full_like(pos, 0.5)
-    w = np.zeros((pos.size, n))
-    rows = np.arange(pos.size)
-    np.add.at(w, (rows, lo), f)
-    np.add.at(w, (rows, hi), g)
-    return w
+    positions = np.arange(length)
+    return ((positions == lo[..., None]) * f[..., None]
+            + (positions == hi[..., None]) * g[..., None])
 
 
-def quantile_weights(a: Any, q: np.ndarray, axes: tuple[int, ...], method: str) -> np.ndarray:
+def quantile_weights(a: Any, q: np.ndarray, axes: tuple[int, ...], method: str,
+                     skip_nan: bool = False) -> np.ndarray:
     """The (constant) weight of every entry of ``a`` in every quantile: shape ``q.shape +
-    a.shape``; ties share their sorted positions' weight evenly.
+    a.shape``; ties share their sorted positions' weight evenly; with ``skip_nan``, NaN
+    entries are left out (NumPy sorts them last; they match nothing, so they get 0).
 
     >>> quantile_weights(np.array([1.0, 2.0, 2.0, 5.0]), np.array(0.5), (0,), "linear")
     array([0. , 0.5, 0.5, 0. ])
@@ -85,8 +92,10 @@ def quantile_weights(a: Any, q: np.ndarray, axes: tuple[int, ...], method: str) 
     s = np.sort(grouped, axis=-1)
     equal = grouped[..., :, None] == s[..., None, :]  # (..., entry, sorted position)
     counts = np.maximum(np.sum(equal, axis=-1), 1)
-    w_sorted = sorted_weights(np.ravel(q), n, method)  # (nq, n)
-    w = np.einsum("qj,...ij->q...i", w_sorted, equal) / counts
+    sizes = np.sum(~np.isnan(grouped), axis=-1) if skip_nan else n
+    w_sorted = sorted_weights(np.ravel(q), sizes, method, n)  # (nq, [groups,] n)
+    spec = "q...j,...ij->q...i" if skip_nan else "qj,...ij->q...i"
+    w = np.einsum(spec, w_sorted, equal) / counts
     w = np.reshape(w, (w_sorted.shape[0],) + tuple(shape[i] for i in perm))
     inverse = [0] + [1 + int(i) for i in np.argsort(perm)]
     return np.reshape(np.transpose(w, inverse), np.shape(q) + shape)
@@ -104,6 +113,7 @@ def _q_not_differentiable(name: str):
 
 def _quantile_rule(name: str, a: Any, q: Any, scale: float, axis: Any, keepdims: bool,
                    method: str, value: Any, q_given: bool):
+    skip_nan = name.startswith("nan")
     if method not in _METHODS:
         raise NotDifferentiable(
             f"np.{name}(..., method={method!r}) is not differentiable by adcheck's built-in "
@@ -112,7 +122,7 @@ def _quantile_rule(name: str, a: Any, q: Any, scale: float, axis: Any, keepdims:
     shape = np.shape(a)
     axes = normalize_axes(axis, len(shape))
     q_plain = np.asarray(strip(q), dtype=np.float64) / scale
-    weights = quantile_weights(a, q_plain, axes, method)
+    weights = quantile_weights(a, q_plain, axes, method, skip_nan)
     kept = np.shape(q_plain) + kept_shape(shape, axes)
     lead = tuple(range(np.ndim(q_plain)))
 
@@ -125,16 +135,19 @@ def _quantile_rule(name: str, a: Any, q: Any, scale: float, axis: Any, keepdims:
     return value, back
 
 
-def _median_spec(a, axis=None, out=None, overwrite_input=False, keepdims=False):
-    reject("median", out=out)
-    return axis, bool(keepdims)
+def _median_spec(name: str):
+    def spec(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+        reject(name, out=out)
+        return axis, keepdims is not NOT_GIVEN and bool(keepdims)
+
+    return spec
 
 
 def _quantile_spec(name: str):
     def spec(a, q, axis=None, out=None, overwrite_input=False, method="linear",
              keepdims=False, *, weights=None, interpolation=None):
         reject(name, out=out, weights=weights, interpolation=interpolation)
-        return q, axis, method, bool(keepdims)
+        return q, axis, method, keepdims is not NOT_GIVEN and bool(keepdims)
 
     return spec
 
@@ -187,25 +200,48 @@ def _quantile_args(scale: float):
 
 
 _DESCRIPTION = "0-3 dims, distinct entries (>= 0.3 apart), every axis form, keepdims, float64/32"
+_NAN = ", some entries NaN"
+
+
+def _nan_args(draw_args: Any):
+    """``draw_args`` with some entries of the array replaced by NaN."""
+
+    def draw_nan_args(draw: Any) -> tuple[tuple, dict]:
+        from hypothesis import strategies as st
+        from hypothesis.extra import numpy as hnp
+
+        args, kwargs = draw_args(draw)
+        x = args[0]
+        holes = draw(hnp.arrays(np.bool_, x.shape, elements=st.sampled_from([False, False,
+                                                                              True])))
+        return (np.where(holes, np.nan, x).astype(x.dtype),) + args[1:], kwargs
+
+    return draw_nan_args
 
 
 # -- rules -----------------------------------------------------------------------------------
 
 
-@adjoint(np.median, domain=domains.custom(_median_args, _DESCRIPTION), builtin=True)
-def _median(*args, **kwargs):
-    """Adjoint of ``np.median``: the middle entry gets the cotangent (the two middle ones half
-    each); ties share evenly (see the module doc).
+def _median_adjoint(name: str):
+    spec = _median_spec(name)
 
-    >>> import adcheck as ad
-    >>> ad.gradient(lambda x: np.median(x), np.array([2.0, 2.0, 2.0]))[0]
-    array([0.33333333, 0.33333333, 0.33333333])
-    """
-    a = args[0]
-    axis, keepdims = _median_spec(*args, **kwargs)
-    value = np.median(*args, **kwargs)
-    value, back = _quantile_rule("median", a, 0.5, 1.0, axis, keepdims, "linear", value, False)
-    return value, lambda dy: back(dy) + (None,) * (len(args) - 1)
+    def rule(*args, **kwargs):
+        a = args[0]
+        axis, keepdims = spec(*args, **kwargs)
+        value = getattr(np, name)(*args, **kwargs)
+        value, back = _quantile_rule(name, a, 0.5, 1.0, axis, keepdims, "linear", value, False)
+        return value, lambda dy: back(dy) + (None,) * (len(args) - 1)
+
+    rule.__doc__ = (f"Adjoint of ``np.{name}``: the middle entry gets the cotangent (the two "
+                    "middle ones half each); ties share evenly (see the module doc).")
+    return rule
+
+
+_median = adjoint(np.median, domain=domains.custom(_median_args, _DESCRIPTION),
+                  builtin=True)(_median_adjoint("median"))
+_nanmedian = adjoint(np.nanmedian, domain=domains.custom(_nan_args(_median_args),
+                                                         _DESCRIPTION + _NAN),
+                     builtin=True)(_median_adjoint("nanmedian"))
 
 
 def _quantile_adjoint(name: str, scale: float):
@@ -230,3 +266,9 @@ _percentile = adjoint(np.percentile, domain=domains.custom(
 _quantile = adjoint(np.quantile, domain=domains.custom(
     _quantile_args(1.0), _DESCRIPTION + ", q in [0, 1] scalar or array, 4 methods"),
     builtin=True)(_quantile_adjoint("quantile", 1.0))
+_nanpercentile = adjoint(np.nanpercentile, domain=domains.custom(
+    _nan_args(_quantile_args(100.0)), _DESCRIPTION + _NAN + ", q in [0, 100], 4 methods"),
+    builtin=True)(_quantile_adjoint("nanpercentile", 100.0))
+_nanquantile = adjoint(np.nanquantile, domain=domains.custom(
+    _nan_args(_quantile_args(1.0)), _DESCRIPTION + _NAN + ", q in [0, 1], 4 methods"),
+    builtin=True)(_quantile_adjoint("nanquantile", 1.0))
