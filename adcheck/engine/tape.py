@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tree import rebuild_sequence
+from ..tree import unflatten
 from .errors import NotDifferentiable, RuleError
 
 __all__ = ["Tape", "Entry"]
@@ -52,7 +52,7 @@ class Entry:
         self.pullback = pullback
         self.inputs = inputs
         self.outputs = outputs  # a slot, or a tuple of slots for a tuple-valued primitive
-        # for a primitive with several outputs: (container type, [(shape, dtype) per output])
+        # for a primitive with several outputs: (TreeSpec, [(shape, dtype) or None per leaf])
         self.out_meta = out_meta
         self.source = source  # (file, line, function) of the user's call, when recorded
 
@@ -157,13 +157,13 @@ class Tape:
                 dys = [pop(s, None) for s in outs]
                 if all(d is None for d in dys):
                     continue
-                kind, shapes = out_meta
+                spec, metas = out_meta
                 dys = [
-                    np.zeros(shape, dtype) if d is None else d
-                    for d, (shape, dtype) in zip(dys, shapes)
+                    d if d is not None else None if m is None else np.zeros(m[0], m[1])
+                    for d, m in zip(dys, metas)
                 ]
-                # the cotangent has the output's container type (a namedtuple stays one)
-                dy = rebuild_sequence(kind, dys)
+                # the cotangent has the output's structure (a namedtuple or dataclass stays one)
+                dy = unflatten(spec, dys)
             grads = pullback(dy)
             if type(grads) is not tuple:
                 grads = _as_tuple(grads, fn)

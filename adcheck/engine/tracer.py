@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import domains, registry
-from ..tree import rebuild_sequence
+from ..tree import flatten, is_container, rebuild_sequence, unflatten
 from .errors import HOW_TO_REGISTER, NotDifferentiable
 from .tape import Tape, caller_source
 
@@ -670,15 +670,17 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
         if value.base is not None or value is unwrapped[0]:
             value = _note_view(tape, outputs, value, unwrapped)
         result = Traced(value, tape, outputs)
-    elif isinstance(value, (tuple, list)):  # several outputs (namedtuples too: np.linalg.eigh)
-        kind = type(value)
-        if not any(_is_differentiable_value(v, fn) for v in value):
+    elif value.__class__ is not Traced and is_container(value):
+        # several outputs: tuples, lists, namedtuples (np.linalg.eigh), dicts, dataclasses,
+        # registered pytrees, nested: traced leaf by leaf, the cotangent of the same structure
+        leaves, spec = flatten(value)
+        if not any(_is_differentiable_value(v, fn) for v in leaves):
             return value
         outs = []
         slots = []
         shapes = []
-        for v in value:
-            shapes.append((_shape(v), _dtype(v)))
+        for v in leaves:
+            shapes.append(_leaf_meta(v))
             if _is_differentiable_value(v, fn):
                 s = tape.new_slot()
                 if isinstance(v, np.ndarray) and v.base is not None:
@@ -688,11 +690,12 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
             else:
                 slots.append(-1)
                 outs.append(v)
-        result: Any = rebuild_sequence(kind, outs)
+        result: Any = unflatten(spec, outs)
         outputs: Any = tuple(slots)
-        meta = (kind, shapes)
+        meta = (spec, shapes)
     else:
         if not _is_differentiable_value(value, fn):
+            _refuse_hidden_floats(value, fn)
             return value
         outputs = tape.n_slots
         tape.n_slots = outputs + 1
@@ -728,6 +731,58 @@ def _dtype(v: Any) -> np.dtype:
 
 
 _FLOAT64 = np.dtype(np.float64)
+
+
+def _leaf_meta(v: Any) -> tuple | None:
+    """(shape, dtype) of an output leaf, for the zero cotangent of an unused one; None for
+    a leaf that is not a number (None, a string): its cotangent is None."""
+    if type(v) is Traced or isinstance(v, (np.ndarray, np.generic, float, int, complex)):
+        return _shape(v), _dtype(v)
+    return None
+
+
+def _refuse_hidden_floats(value: Any, fn: Any, depth: int = 0) -> None:
+    """Raise when an output the engine does not know (an object of a class that is not a
+    pytree) holds float arrays or traced values: treating it as a constant would silently
+    drop their derivative."""
+    if value is None or isinstance(value, (np.ndarray, np.generic, int, str, bytes, bool)):
+        return
+    fields = getattr(value, "__dict__", None)
+    found = []
+    if isinstance(fields, dict):
+        found = list(fields.values())
+    if isinstance(value, dict):
+        found += list(value.values())
+    elif isinstance(value, (list, tuple)):
+        found += list(value)
+    for name in getattr(type(value), "__slots__", ()) or ():
+        if isinstance(name, str) and hasattr(value, name):
+            found.append(getattr(value, name))
+    for v in found:
+        if type(v) is Traced or _has_float(v, depth):
+            label = registry.function_label(fn)
+            raise NotDifferentiable(
+                f"{label} returned an object of type {type(value).__name__}, which adcheck "
+                "does not know how to trace: it holds float arrays whose derivative would be "
+                "silently dropped. Make it a pytree (a dataclass, or register it with "
+                "adcheck.tree.register_pytree), or return its arrays in a tuple or dict."
+            )
+
+
+def _has_float(v: Any, depth: int) -> bool:
+    if type(v) is Traced:
+        return True
+    d = getattr(v, "dtype", None)
+    if isinstance(d, np.dtype):
+        return d.kind in "fc"
+    if isinstance(v, float):
+        return True
+    if depth < 3 and is_container(v):
+        return any(_has_float(leaf, depth + 1) for leaf in flatten(v)[0])
+    if depth < 3 and not isinstance(v, (int, str, bytes, type)) and v is not None \
+            and hasattr(v, "__dict__") and not callable(v):
+        return any(_has_float(x, depth + 1) for x in vars(v).values())
+    return False
 
 
 def _is_differentiable_value(v: Any, fn: Any) -> bool:
