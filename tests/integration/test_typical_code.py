@@ -422,7 +422,7 @@ def test_cumulative_trapezoid_integral():
     checked(f, y)
 
 
-# -- polynomials and convolutions: no rule yet, a clear message and a hand-written version ----
+# -- polynomials and convolutions: the built-in rules agree with hand-written versions --------
 
 
 def horner(c, x):
@@ -432,16 +432,14 @@ def horner(c, x):
     return out
 
 
-def test_polyval_names_itself_and_a_horner_loop_differentiates():
+def test_polyval_and_a_horner_loop_give_the_analytic_gradient():
     c = np.array([0.5, -1.0, 2.0, 0.3])
     x = np.array([0.2, 1.7, -0.4])
-    with pytest.raises(ad.NotDifferentiable, match=r"(?s)^np\.polyval has no adjoint rule.*"
-                       r"@adcheck\.adjoint\(np\.polyval\)"):
-        ad.gradient(lambda c: np.sum(np.polyval(c, x)), c)
     np.testing.assert_allclose(horner(c, x), np.polyval(c, x), rtol=1e-14)
-    gc, gx = checked(lambda c, x: np.sum(horner(c, x)), c, x)
-    np.testing.assert_allclose(gc, np.vander(x, 4).sum(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(gx, np.polyval(np.polyder(c), x), rtol=1e-12)
+    for poly in (horner, np.polyval):
+        gc, gx = checked(lambda c, x: np.sum(poly(c, x)), c, x)
+        np.testing.assert_allclose(gc, np.vander(x, 4).sum(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(gx, np.polyval(np.polyder(c), x), rtol=1e-12)
 
 
 def conv_full(x, k):
@@ -452,16 +450,17 @@ def conv_full(x, k):
     return windows @ k[::-1]
 
 
-def test_convolve_names_itself_and_a_windowed_convolution_differentiates():
+def test_convolve_and_a_windowed_convolution_give_the_analytic_gradient():
     x = RNG.normal(size=5)
     k = np.array([1.0, -2.0, 0.5])
-    with pytest.raises(ad.NotDifferentiable, match=r"(?s)^np\.convolve has no adjoint rule.*"
-                       r"@adcheck\.adjoint\(np\.convolve\)"):
-        ad.gradient(lambda x: np.sum(np.convolve(x, k) ** 2), x)
     np.testing.assert_allclose(conv_full(x, k), np.convolve(x, k), rtol=1e-14)
-    gx, gk = checked(lambda x, k: np.sum(conv_full(x, k) ** 2), x, k)
-    # d/dx sum(conv(x,k)^2) = 2 correlate(conv(x,k), k, 'valid')
-    np.testing.assert_allclose(gx, 2 * np.correlate(np.convolve(x, k), k, "valid"), rtol=1e-12)
+    for conv in (conv_full, np.convolve):
+        gx, gk = checked(lambda x, k: np.sum(conv(x, k) ** 2), x, k)
+        # d/dx sum(conv(x,k)^2) = 2 correlate(conv(x,k), k, 'valid')
+        np.testing.assert_allclose(gx, 2 * np.correlate(np.convolve(x, k), k, "valid"),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(gk, 2 * np.correlate(np.convolve(x, k), x, "valid"),
+                                   rtol=1e-12)
 
 
 # -- regularisation and robust losses ------------------------------------------------------
@@ -564,10 +563,7 @@ def test_everyday_snippet_matches_central_differences(name):
 
 
 @pytest.mark.parametrize("name, function", [
-    ("median", "np.median"), ("percentile", "np.percentile"), ("trapezoid", "np.trapezoid"),
-    ("interp", "np.interp"), ("correlate", "np.correlate"), ("i0", "np.i0"),
-    ("eig_general", "np.linalg.eigvals"), ("compress", "np.compress"),
-    ("divmod_quot", "np.divmod"),
+    ("eig_general", "np.linalg.eigvals"), ("divmod_quot", "np.divmod"), ("unique", "np.unique"),
 ])
 def test_functions_without_a_rule_are_named(name, function):
     f, args = SNIPPETS[name]
