@@ -473,7 +473,9 @@ def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
                     f"{registry.function_label(fn)} got a traced value as keyword argument "
                     f"{k}=; pass it positionally so that its cotangent can be recorded."
                 )
-    if tape is None:  # nothing traced after all (e.g. only inactive parameters)
+    if tape is None:  # nothing traced at the levels looked at (e.g. only inactive parameters)
+        if _holds_traced(args) or _holds_traced(kwargs):
+            _refuse_nested(fn)  # calling fn would dispatch back here, or drop the value
         return fn(*args, **kwargs)
     if tape.watch:
         _check_uses(tape, [b for a in args for b in (a if type(a) in (list, tuple) else (a,))])
@@ -607,12 +609,45 @@ def _constant(tape: Tape, v: Any, fn: Any) -> Any:
     if c is _NDARRAY:
         return tape.keep_constant(v, fn)
     if c is list or c is tuple:
-        items = [_constant(tape, b, fn) for b in v]
+        items = []
+        for b in v:
+            if b.__class__ is Traced:
+                _refuse_nested(fn)
+            items.append(_constant(tape, b, fn))
         return items if c is list else rebuild_sequence(c, items)
     if isinstance(v, np.ndarray):
         return tape.keep_constant(plain_array(v, f"used with a traced value in "
                                                  f"{registry.function_label(fn)}"), fn)
     return v
+
+
+def _holds_traced(v: Any) -> bool:
+    """True when a traced value is anywhere inside lists, tuples and dicts of ``v``."""
+    c = v.__class__
+    if c is Traced:
+        return True
+    if c is list or c is tuple:
+        return any(_holds_traced(b) for b in v)
+    if c is dict:
+        return any(_holds_traced(b) for b in v.values())
+    return False
+
+
+# Functions with a tracing counterpart for traced values nested in lists of lists.
+_NESTED_ALTERNATIVES = {np.block: "adcheck.numpy.block", np.array: "adcheck.numpy.array"}
+
+
+def _refuse_nested(fn: Any) -> None:
+    label = registry.function_label(fn)
+    other = _NESTED_ALTERNATIVES.get(fn)
+    advice = (f"Use {other} instead, which traces them." if other else
+              "Pass the traced values as positional arguments or as items of one list "
+              "(np.stack / np.concatenate the inner lists first), or make the computation "
+              "a primitive with @adcheck.primitive and register an adjoint.")
+    raise NotDifferentiable(
+        f"{label} got a traced value nested in a list inside a list (or deeper), where "
+        f"adcheck does not look for traced values, so its derivative would be lost. {advice}"
+    )
 
 
 def plain_array(a: np.ndarray, where: str) -> np.ndarray:

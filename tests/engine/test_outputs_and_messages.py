@@ -104,3 +104,28 @@ def test_primitive_returning_an_unknown_object_with_floats_raises():
         "a pytree (a dataclass, or register it with adcheck.tree.register_pytree), or "
         "return its arrays in a tuple or dict."
     )
+
+
+# -- traced values nested deeper than the engine looks: raise, never recurse -----------------
+
+NESTED = (
+    "got a traced value nested in a list inside a list (or deeper), where adcheck does not "
+    "look for traced values, so its derivative would be lost. "
+)
+
+
+def test_np_block_with_traced_values_names_the_tracing_helper():
+    with pytest.raises(NotDifferentiable) as info:
+        ad.gradient(lambda x: np.block([[x, x]]).sum(), X)
+    assert str(info.value) == (
+        "np.block " + NESTED + "Use adcheck.numpy.block instead, which traces them."
+    )
+    # and the helper it names gives the right gradient
+    (g,) = ad.gradient(lambda x: (ad.numpy.block([[x, x ** 2]]) ** 2).sum(), X)
+    np.testing.assert_allclose(g, central(lambda x: np.sum(x ** 2 + x ** 4), X), rtol=1e-7)
+
+
+def test_traced_value_two_lists_deep_next_to_a_traced_argument_raises():
+    with pytest.raises(NotDifferentiable) as info:
+        ad.gradient(lambda x: np.stack([x, [x[0], x[1]]]).sum(), X)
+    assert str(info.value).startswith("np.stack " + NESTED + "Pass the traced values")
