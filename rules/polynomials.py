@@ -11,7 +11,9 @@
   ``fp[-1]``) outside. ``x``, ``xp`` and ``fp`` (and positional ``left``/``right``) are
   differentiated. The function has kinks at the points ``xp``, where the slope changes: there
   ``x`` gets the slope of the interval to the right (NumPy's choice of interval), and the
-  checker's domain keeps ``x`` at least 0.1 away from them. ``period=`` is rejected.
+  checker's domain keeps ``x`` at least 0.1 away from them. ``period=`` is rejected. (NumPy
+  hands ``interp`` to adcheck only when ``x``, ``xp`` or ``fp`` is traced; a traced
+  ``left``/``right`` alone stops with a clear ``float()`` error.)
 
 The pullbacks are written with NumPy functions that have rules (second derivatives).
 
