@@ -24,6 +24,7 @@ import contextlib
 import functools
 import inspect
 import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -80,16 +81,37 @@ def function_name(fn: Any) -> str:
 
 
 def function_label(fn: Any) -> str:
-    """The name as user code spells it: ``np.sin``, ``np.linalg.inv``, ``softplus``.
+    """The name as user code spells it: ``np.sin``, ``np.linalg.inv``, ``softplus``, and
+    ``scipy.special.erfcx`` for SciPy's functions and ufuncs.
 
     >>> function_label(np.sin), function_label(np.linalg.inv), function_label(function_label)
     ('np.sin', 'np.linalg.inv', 'function_label')
     """
     name = function_name(fn)
     module = getattr(fn, "__module__", "") or ""
-    if isinstance(fn, np.ufunc) or module == "numpy" or module.startswith("numpy."):
+    if isinstance(fn, np.ufunc):
+        if getattr(np, fn.__name__, None) is fn:
+            return f"np.{name}"
+        # ufuncs of other packages (scipy.special's) say no module: find the public one
+        return _public_module_label(fn, ("scipy.special",)) or name
+    if module == "numpy" or module.startswith("numpy."):
         return f"np.{name}"
+    if module.startswith("scipy."):
+        # scipy.special._logsumexp.logsumexp is spelled scipy.special.logsumexp
+        parts = module.split(".")
+        while parts and parts[-1].startswith("_"):
+            parts.pop()
+        return _public_module_label(fn, (".".join(parts),)) or name
     return name
+
+
+def _public_module_label(fn: Any, modules: tuple[str, ...]) -> str | None:
+    """``module.name`` for the first already imported ``module`` that exposes ``fn``."""
+    for module in modules:
+        mod = sys.modules.get(module)
+        if mod is not None and getattr(mod, fn.__name__, None) is fn:
+            return f"{module}.{fn.__name__}"
+    return None
 
 
 def _source_of(obj: Any) -> str:

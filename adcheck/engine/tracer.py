@@ -18,6 +18,8 @@ when large (see :meth:`Tape.keep_constant`).
 
 from __future__ import annotations
 
+import linecache
+import os
 import sys
 import threading
 from typing import Any
@@ -27,7 +29,7 @@ import numpy as np
 from .. import domains, registry
 from ..tree import flatten, is_container, rebuild_sequence, unflatten
 from .errors import HOW_TO_REGISTER, NotDifferentiable
-from .tape import Tape, caller_source
+from .tape import Tape, _skipped_dirs, caller_source
 
 __all__ = ["Traced", "apply_primitive", "has_traced", "strip", "cast", "getitem"]
 
@@ -71,12 +73,9 @@ class Traced:
             if len(inputs) == 1:
                 return apply_unary(ufunc, inputs[0])
             return apply_primitive(ufunc, inputs, {})
-        name = f"np.{ufunc.__name__}"
-        if "out" in kwargs:
-            raise NotDifferentiable(
-                f"{name}(..., out=...) writes into an array, which the tape cannot record. "
-                f"Assign the result instead: y = {name}(...)."
-            )
+        name = registry.function_label(ufunc)
+        if kwargs.get("out") is not None:
+            raise NotDifferentiable(_out_message(ufunc, method, inputs, kwargs["out"]))
         if method != "__call__":
             if ufunc in _nondiff:  # e.g. np.logical_and.reduce, from x.all()
                 return getattr(ufunc, method)(*strip(inputs), **kwargs)
@@ -84,8 +83,16 @@ class Traced:
             if reduction is not None:
                 return reduction(*inputs, **kwargs)
             raise NotDifferentiable(
-                f"{name}.{method} is not differentiable by adcheck. "
-                + HOW_TO_REGISTER.format(fn=f"{name}.{method}")
+                f"{name}.{method} is not differentiable by adcheck, and a ufunc method cannot "
+                "have an adjoint of its own. Write a primitive that computes it and register "
+                "its adjoint:\n"
+                "    @adcheck.primitive\n"
+                f"    def {ufunc.__name__}_{method}(*args):\n"
+                f"        return {name}.{method}(*args)\n"
+                f"    @adcheck.adjoint({ufunc.__name__}_{method})\n"
+                "    def _(*args):\n"
+                f"        return {ufunc.__name__}_{method}(*args), "
+                "lambda dy: (...one cotangent per positional argument...)"
             )
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         if kwargs:
@@ -102,13 +109,7 @@ class Traced:
         return apply_primitive(func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
-        raise NotDifferentiable(
-            "a traced value was converted to a plain NumPy array (np.asarray, np.array, or "
-            "assignment into an array), which would drop it from the tape and give a wrong "
-            "gradient. Build arrays from traced values with np.stack / np.concatenate, or the "
-            "helpers in adcheck.numpy (array, full, set_at); for a function NumPy cannot "
-            "trace, make it a primitive with @adcheck.primitive and register an adjoint."
-        )
+        raise NotDifferentiable(ARRAY_MESSAGE + _conversion_context())
 
     # -- conversions that would leave the tape ---------------------------------------------
 
@@ -147,6 +148,17 @@ class Traced:
     @property
     def shape(self) -> tuple:
         return np.shape(self._value)
+
+    @shape.setter
+    def shape(self, value: Any) -> None:
+        raise NotDifferentiable(
+            "x.shape = ... reshapes an array in place, which the tape cannot record; "
+            "use x = np.reshape(x, shape) instead."
+        )
+
+    @property
+    def flat(self) -> _Flat:
+        return _Flat(self)
 
     @property
     def ndim(self) -> int:
@@ -406,6 +418,98 @@ class Traced:
     __hash__ = object.__hash__
 
 
+ARRAY_MESSAGE = (
+    "a traced value was converted to a plain NumPy array (np.asarray, np.array, np.r_/np.c_, "
+    "np.full, or assignment into an array), which would drop it from the tape and give a "
+    "wrong gradient. Build arrays from traced values with np.stack / np.concatenate, or the "
+    "helpers in adcheck.numpy: array([...]) for np.array, block for np.block, r_[...] / "
+    "c_[...] for np.r_ / np.c_, full / full_like for np.full / np.full_like, set_at / add_at "
+    "for x[i] = v / x[i] += v; for a function NumPy cannot trace, make it a primitive with "
+    "@adcheck.primitive and register an adjoint."
+)
+
+# scipy.special functions that convert their input, and what to use under adcheck instead.
+_SCIPY_ALTERNATIVES = {
+    "logsumexp": "adcheck.rules.special.logsumexp",
+    "polygamma": "adcheck.rules.special.polygamma",
+    "softmax": "np.exp(x - adcheck.rules.special.logsumexp(x, axis, keepdims=True))",
+    "log_softmax": "x - adcheck.rules.special.logsumexp(x, axis, keepdims=True)",
+}
+
+
+def _conversion_context() -> str:
+    """Where a conversion to a plain array happened (the user's line) and, when it happened
+    inside a scipy.special function adcheck has a replacement for, that replacement. Only
+    on the error path: walks the stack once."""
+    skip = _skipped_dirs() + (os.path.dirname(os.path.dirname(np.__file__)) + os.sep + "scipy",)
+    hint = ""
+    frame = sys._getframe(2)
+    while frame is not None:
+        code = frame.f_code
+        file = code.co_filename
+        if not file.startswith(skip):
+            line = linecache.getline(file, frame.f_lineno).strip()
+            return hint + f"\n  at {file}:{frame.f_lineno}" + (f": {line}" if line else "")
+        if (not hint and os.sep + "scipy" + os.sep + "special" in file
+                and code.co_name in _SCIPY_ALTERNATIVES):
+            hint = (f" scipy.special.{code.co_name} converts its input: use "
+                    f"{_SCIPY_ALTERNATIVES[code.co_name]} instead.")
+        frame = frame.f_back
+    return hint
+
+
+class _Flat:
+    """``x.flat`` of a traced array: reading ``x.flat[i]`` is ``x.ravel()[i]``; writing refuses."""
+
+    __slots__ = ("_x",)
+
+    def __init__(self, x: Traced):
+        self._x = x
+
+    def __getitem__(self, key: Any) -> Any:
+        return np.ravel(self._x)[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise NotDifferentiable(
+            "x.flat[i] = v writes into a traced array, which the tape cannot record; write "
+            "it as a new array: x = np.reshape(adcheck.numpy.set_at(x.ravel(), i, v), x.shape)."
+        )
+
+    def __iter__(self):
+        return iter(np.ravel(self._x))
+
+    def __len__(self) -> int:
+        return self._x.size
+
+    def __array__(self, dtype=None, copy=None):
+        raise NotDifferentiable(ARRAY_MESSAGE + _conversion_context())
+
+
+_OPERATORS = {
+    np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/", np.power: "**",
+    np.matmul: "@", np.floor_divide: "//", np.remainder: "%",
+}
+
+
+def _out_message(ufunc: Any, method: str, inputs: tuple, out: Any) -> str:
+    """The refusal of ``out=``: for ``acc += traced`` on a plain array, ``acc = acc + ...``."""
+    name = registry.function_label(ufunc)
+    target = out[0] if type(out) is tuple and len(out) == 1 else out
+    symbol = _OPERATORS.get(ufunc)
+    if method == "__call__" and symbol and inputs and inputs[0] is target \
+            and type(target) is not Traced:
+        return (
+            f"acc {symbol}= y with a traced y writes it into the plain NumPy array acc in "
+            "place, which the tape cannot record (acc would hold a constant). Write "
+            f"acc = acc {symbol} y instead."
+        )
+    call = name if method == "__call__" else f"{name}.{method}"
+    return (
+        f"{call}(..., out=...) writes into an array, which the tape cannot record: out= is "
+        f"not supported by adcheck. Assign the result instead: y = {call}(...) without out=."
+    )
+
+
 # NumPy functions that only inspect an array: they get the concrete values.
 _INSPECT = {
     np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
@@ -468,6 +572,13 @@ def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
                     level = tape.level
     if kwargs:
         for k, v in kwargs.items():
+            if k == "out" and v is not None:
+                label = registry.function_label(fn)
+                raise NotDifferentiable(
+                    f"{label}(..., out=...) writes into an array, which the tape cannot "
+                    "record: out= is not supported by adcheck. Assign the result instead: "
+                    f"y = {label}(...) without out=."
+                )
             if type(v) is Traced:
                 raise NotDifferentiable(
                     f"{registry.function_label(fn)} got a traced value as keyword argument "
@@ -687,6 +798,13 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
         if fn in _nondiff:
             return fn(*strip(tuple(unwrapped)), **kwargs)
         label = registry.function_label(fn)
+        if fn is np.copyto:
+            raise NotDifferentiable(
+                "np.copyto writes a traced value into an array, which the tape cannot "
+                "record. Build the array instead: adcheck.numpy.full_like(x, v) or "
+                "adcheck.numpy.full(shape, v) for a filled one, adcheck.numpy.set_at(a, i, v) "
+                "for some entries."
+            )
         raise NotDifferentiable(
             f"{label} has no adjoint rule, so adcheck cannot differentiate it. "
             + HOW_TO_REGISTER.format(fn=label)
@@ -1053,9 +1171,9 @@ _PROPERTIES = {
 }
 
 _IN_PLACE_METHODS = {
-    "sort": "use np.sort(x) (and register an adjoint for it).",
-    "partition": "use np.partition(x, k) (and register an adjoint for it).",
-    "fill": "use np.full_like(x, v) or adcheck.numpy.full.",
+    "sort": "use y = np.sort(x).",
+    "partition": "use y = np.partition(x, k).",
+    "fill": "use adcheck.numpy.full_like(x, v).",
     "put": "use adcheck.numpy.set_at(x, i, v).",
     "itemset": "use adcheck.numpy.set_at(x, i, v).",
     "resize": "use np.resize(x, shape) or np.reshape.",

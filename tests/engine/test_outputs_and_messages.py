@@ -129,3 +129,158 @@ def test_traced_value_two_lists_deep_next_to_a_traced_argument_raises():
     with pytest.raises(NotDifferentiable) as info:
         ad.gradient(lambda x: np.stack([x, [x[0], x[1]]]).sum(), X)
     assert str(info.value).startswith("np.stack " + NESTED + "Pass the traced values")
+
+
+# -- messages: what the user reads says exactly what to do ------------------------------------
+
+
+def _message(f, x=None):
+    with pytest.raises(NotDifferentiable) as info:
+        ad.gradient(f, np.arange(1.0, 7.0) if x is None else x)
+    return str(info.value)
+
+
+def test_scipy_ufuncs_are_labelled_by_their_module():
+    import scipy.special as special
+
+    from adcheck.registry import function_label
+
+    assert [function_label(f) for f in (special.erfcx, special.entr, special.i0e,
+                                        special.logsumexp, np.sin, np.add)] == [
+        "scipy.special.erfcx", "scipy.special.entr", "scipy.special.i0e",
+        "scipy.special.logsumexp", "np.sin", "np.add"]
+    # the advice names the ufunc as user code can import it, and that advice works
+    with ad.scoped_rules():
+        ad.adjoint(special.erfcx)(lambda x: (special.erfcx(x), lambda dy: (dy,)))
+        assert ad.gradient(lambda x: special.erfcx(x).sum(), X)[0].tolist() == [1.0, 1.0]
+    missing = [f for f in (special.erfcx, special.entr, special.i0e, special.kl_div,
+                           special.boxcox, special.rel_entr) if ad.registry.lookup(f) is None]
+    for f in missing[:1]:
+        args = (X,) * f.nin
+        text = _message(lambda x, f=f: f(*(x,) * f.nin).sum(), *args[:1])
+        assert text.startswith(f"scipy.special.{f.__name__} has no adjoint rule")
+        assert f"@adcheck.adjoint(scipy.special.{f.__name__})" in text
+
+
+ARRAY_MESSAGE = (
+    "a traced value was converted to a plain NumPy array (np.asarray, np.array, np.r_/np.c_, "
+    "np.full, or assignment into an array), which would drop it from the tape and give a "
+    "wrong gradient. Build arrays from traced values with np.stack / np.concatenate, or the "
+    "helpers in adcheck.numpy: array([...]) for np.array, block for np.block, r_[...] / "
+    "c_[...] for np.r_ / np.c_, full / full_like for np.full / np.full_like, set_at / add_at "
+    "for x[i] = v / x[i] += v; for a function NumPy cannot trace, make it a primitive with "
+    "@adcheck.primitive and register an adjoint."
+)
+
+
+def test_conversion_to_a_plain_array_says_what_to_use_and_where():
+    text = _message(lambda x: np.asarray(x).sum())
+    line = test_conversion_to_a_plain_array_says_what_to_use_and_where.__code__.co_firstlineno
+    assert text == (ARRAY_MESSAGE + f"\n  at {__file__}:{line + 1}: "
+                    "text = _message(lambda x: np.asarray(x).sum())")
+
+
+@pytest.mark.parametrize("name, alternative", [
+    ("logsumexp", "adcheck.rules.special.logsumexp"),
+    ("polygamma", "adcheck.rules.special.polygamma"),
+    ("softmax", "np.exp(x - adcheck.rules.special.logsumexp(x, axis, keepdims=True))"),
+])
+def test_scipy_functions_that_convert_point_at_the_replacement(name, alternative):
+    import scipy.special as special
+    fn = getattr(special, name)
+    f = (lambda x: fn(1, x).sum()) if name == "polygamma" else (lambda x: np.sum(fn(x)))
+    text = _message(f)
+    assert text.startswith(ARRAY_MESSAGE + f" scipy.special.{name} converts its input: use "
+                           f"{alternative} instead.\n  at {__file__}:")
+    if name == "logsumexp":  # the replacement it names is right
+        (g,) = ad.gradient(lambda x: ad.rules.special.logsumexp(x), X)
+        np.testing.assert_allclose(g, central(lambda x: np.log(np.sum(np.exp(x))), X),
+                                   rtol=1e-7)
+
+
+def _acc(x):
+    acc = np.zeros(6)
+    acc += x
+    return acc.sum()
+
+
+def _clip(x):
+    y = x * 1.0
+    np.clip(y, -1, 1, out=y)
+    return y.sum()
+
+
+def _reshape_in_place(x):
+    y = x * 1.0
+    y.shape = (3, 2)
+    return y.sum()
+
+
+def _flat_write(x):
+    x.flat[2] = 1.0
+    return x.sum()
+
+
+def _copyto(x):
+    a = np.zeros(6)
+    np.copyto(a, x[0])
+    return a.sum()
+
+
+@pytest.mark.parametrize("f, expected", [
+    (_acc, "acc += y with a traced y writes it into the plain NumPy array acc in place, "
+           "which the tape cannot record (acc would hold a constant). Write acc = acc + y "
+           "instead."),
+    (lambda x: np.multiply(x, 2.0, out=np.zeros(6)).sum(),
+     "np.multiply(..., out=...) writes into an array, which the tape cannot record: out= is "
+     "not supported by adcheck. Assign the result instead: y = np.multiply(...) without out=."),
+    (_clip, "np.clip(..., out=...) writes into an array, which the tape cannot record: out= "
+            "is not supported by adcheck. Assign the result instead: y = np.clip(...) without "
+            "out=."),
+    (_reshape_in_place, "x.shape = ... reshapes an array in place, which the tape cannot "
+                        "record; use x = np.reshape(x, shape) instead."),
+    (_flat_write, "x.flat[i] = v writes into a traced array, which the tape cannot record; "
+                  "write it as a new array: x = np.reshape(adcheck.numpy.set_at(x.ravel(), i, "
+                  "v), x.shape)."),
+    (lambda x: x.sort(), "x.sort(...) changes an array in place, which the tape cannot "
+                         "record; use y = np.sort(x)."),
+    (lambda x: x.partition(2), "x.partition(...) changes an array in place, which the tape "
+                               "cannot record; use y = np.partition(x, k)."),
+    (lambda x: x.fill(2.0), "x.fill(...) changes an array in place, which the tape cannot "
+                            "record; use adcheck.numpy.full_like(x, v)."),
+    (_copyto, "np.copyto writes a traced value into an array, which the tape cannot record. "
+              "Build the array instead: adcheck.numpy.full_like(x, v) or "
+              "adcheck.numpy.full(shape, v) for a filled one, adcheck.numpy.set_at(a, i, v) "
+              "for some entries."),
+])
+def test_in_place_writes_get_the_exact_advice(f, expected):
+    assert _message(f) == expected
+
+
+def test_flat_reads_are_the_ravelled_array():
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    (g,) = ad.gradient(lambda x: x.flat[2] * x.flat[4] + sum(x.flat), x)
+    np.testing.assert_allclose(
+        g, central(lambda x: x.ravel()[2] * x.ravel()[4] + x.sum(), x), rtol=1e-7)
+
+
+def test_ufunc_method_without_rule_says_to_write_a_primitive():
+    methods = [(np.subtract, "accumulate"), (np.add, "reduceat"), (np.subtract, "reduceat"),
+               (np.divide, "accumulate")]
+    ufunc, method = next((u, m) for u, m in methods
+                         if ad.registry.lookup(getattr(u, m)) is None)
+    n = f"{ufunc.__name__}_{method}"
+    args = (X, [0]) if method == "reduceat" else (X,)
+    with pytest.raises(NotDifferentiable) as info:
+        ad.gradient(lambda x: getattr(ufunc, method)(x, *args[1:]).sum(), X)
+    assert str(info.value) == (
+        f"np.{ufunc.__name__}.{method} is not differentiable by adcheck, and a ufunc method "
+        "cannot have an adjoint of its own. Write a primitive that computes it and register "
+        "its adjoint:\n"
+        "    @adcheck.primitive\n"
+        f"    def {n}(*args):\n"
+        f"        return np.{ufunc.__name__}.{method}(*args)\n"
+        f"    @adcheck.adjoint({n})\n"
+        "    def _(*args):\n"
+        f"        return {n}(*args), lambda dy: (...one cotangent per positional argument...)"
+    )
