@@ -18,6 +18,7 @@ when large (see :meth:`Tape.keep_constant`).
 
 from __future__ import annotations
 
+import inspect
 import linecache
 import os
 import sys
@@ -95,6 +96,8 @@ class Traced:
                 "lambda dy: (...one cotangent per positional argument...)"
             )
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        if kwargs and ufunc.signature is not None and kwargs.keys() <= _GUFUNC_KEYWORDS:
+            return _apply_gufunc(ufunc, inputs, kwargs)
         if kwargs:
             raise NotDifferentiable(
                 f"{name} with keyword argument(s) {sorted(kwargs)} is not differentiable "
@@ -483,6 +486,36 @@ class _Flat:
 
     def __array__(self, dtype=None, copy=None):
         raise NotDifferentiable(ARRAY_MESSAGE + _conversion_context())
+
+
+# Keywords of generalized ufuncs (np.matmul, np.vecdot, ...) passed on to their rules.
+_GUFUNC_KEYWORDS = {"axis", "axes", "keepdims"}
+_rule_keywords: dict[Any, Any] = {}
+
+
+def _apply_gufunc(ufunc: Any, inputs: tuple, kwargs: dict) -> Any:
+    """A generalized ufunc with axis=/axes=/keepdims=, when its rule takes those keywords."""
+    rule = _rules.get(ufunc)
+    if rule is not None:
+        accepted = _rule_keywords.get(rule.rule)
+        if accepted is None:
+            try:
+                params = inspect.signature(rule.rule).parameters.values()
+            except (TypeError, ValueError):
+                params = ()
+            accepted = _rule_keywords[rule.rule] = (
+                True if any(p.kind is p.VAR_KEYWORD for p in params)
+                else frozenset(p.name for p in params))
+        if accepted is True or kwargs.keys() <= accepted:
+            return apply_primitive(ufunc, inputs, kwargs)
+    name = registry.function_label(ufunc)
+    given = ", ".join(f"{k}=" for k in sorted(kwargs))
+    reason = "has no adjoint rule" if rule is None else f"has an adjoint rule without {given}"
+    raise NotDifferentiable(
+        f"{name} with {given} is not differentiable by adcheck: {name} {reason}. Move the "
+        "axes with np.moveaxis so that the defaults apply, or register an adjoint for "
+        f"{name} that takes {given} (@adcheck.adjoint({name}))."
+    )
 
 
 _OPERATORS = {

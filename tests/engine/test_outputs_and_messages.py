@@ -284,3 +284,38 @@ def test_ufunc_method_without_rule_says_to_write_a_primitive():
         "    def _(*args):\n"
         f"        return {n}(*args), lambda dy: (...one cotangent per positional argument...)"
     )
+
+
+# -- keywords of generalized ufuncs reach their rules -----------------------------------------
+
+A = np.arange(1.0, 7.0).reshape(3, 2)
+B = np.linspace(-1.0, 1.0, 6).reshape(3, 2)
+
+
+def test_vecdot_with_axis_is_differentiated():
+    def f(a):
+        return np.sum(np.vecdot(a, B, axis=0) ** 2)
+
+    (g,) = ad.gradient(f, A)
+    np.testing.assert_allclose(g, central(f, A), rtol=1e-7)
+    (g,) = ad.gradient(lambda b: np.sum(np.vecdot(A, b, axis=0) ** 2), B)
+    np.testing.assert_allclose(
+        g, central(lambda b: np.sum(np.vecdot(A, b, axis=0) ** 2), B), rtol=1e-7)
+
+
+def test_gufunc_keyword_its_rule_does_not_take_raises_clearly():
+    def f(a):
+        return np.matmul(a, B.T, axes=[(0, 1), (0, 1), (0, 1)]).sum()
+
+    if ad.registry.lookup(np.matmul) is None or "axes" in str(
+            __import__("inspect").signature(ad.registry.lookup(np.matmul).rule)):
+        (g,) = ad.gradient(f, A)  # someone taught the rule axes=: then it must be right
+        np.testing.assert_allclose(g, central(f, A), rtol=1e-7)
+        return
+    with pytest.raises(NotDifferentiable) as info:
+        ad.gradient(f, A)
+    assert str(info.value) == (
+        "np.matmul with axes= is not differentiable by adcheck: np.matmul has an adjoint "
+        "rule without axes=. Move the axes with np.moveaxis so that the defaults apply, or "
+        "register an adjoint for np.matmul that takes axes= (@adcheck.adjoint(np.matmul))."
+    )
