@@ -192,6 +192,7 @@ def _refresh() -> None:
 
 
 _PRIMITIVE_ATTR = "__adcheck_primitive__"
+_NO_KWARGS: dict = {}
 
 
 def is_primitive(fn: Any) -> bool:
@@ -285,13 +286,20 @@ def primitive(fn: Callable) -> Callable:
     >>> float(safe_log(np.e))
     1.0
     """
-    from .engine.tracer import apply_primitive, has_traced
+    from .engine.tracer import Traced, active_params, apply_primitive, has_traced
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if has_traced(args, kwargs):
-            return apply_primitive(wrapper, args, kwargs)
-        return fn(*args, **kwargs)
+        # The untraced call is the hot path: one type test per argument, no helper call.
+        if kwargs or active_params:  # keywords, or parameters being recorded: the full test
+            if has_traced(args, kwargs):
+                return apply_primitive(wrapper, args, kwargs)
+            return fn(*args, **kwargs)
+        for a in args:
+            t = type(a)
+            if t is Traced or ((t is list or t is tuple) and has_traced(a, _NO_KWARGS)):
+                return apply_primitive(wrapper, args, kwargs)
+        return fn(*args)
 
     setattr(wrapper, _PRIMITIVE_ATTR, True)
     return wrapper
