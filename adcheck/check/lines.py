@@ -85,7 +85,10 @@ class LineEstimator:
         inverse = 1.0 / self._output_scale()
         if dy is None:
             def g(t: float) -> np.ndarray:
-                return evaluate(x0 + t * v) * inverse
+                # float64, so that adcheck.fd takes float64's round-off: the outputs' own
+                # precision is in the factor (_factor), and must not count twice (a float32
+                # output of float64 inputs got a step and an error bound 1e8 too large).
+                return np.asarray(evaluate(x0 + t * v), dtype=np.float64) * inverse
         else:
             def g(t: float) -> float:
                 return float(dy @ (evaluate(x0 + t * v) * inverse))
