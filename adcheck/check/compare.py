@@ -37,6 +37,7 @@ from .lines import LineEstimate, LineEstimator, NotEvaluable, hull, outside
 from .oracle import Oracle
 from .probes import Probe, balance, bisect, plan
 from .problem import Problem
+from .report import output_entry
 from .result import Failure
 from .rounding import RoundingProbe
 from .tolerance import SAFETY, Tolerance, dot_slack
@@ -66,6 +67,8 @@ class Outcome:
     rounding_dtype: str = ""
     # the largest |error| of any comparison (``max_error`` is the error of the worst ratio)
     largest: float = 0.0
+    # (error, tolerance) of the last probe a second opinion cleared (see _verdict)
+    cleared: tuple[float, float] = (0.0, 0.0)
 
     def record(self, error: float, tol: float, rounding: float = 0.0) -> None:
         """Keep ``(error, tol)`` if it is the closest to failing seen so far."""
@@ -202,6 +205,8 @@ def compare_full(problem: Problem, est: LineEstimator, tols: list[Tolerance],
                             rounding, float(scale), lines.get((j, float(scale))))
         if fail_fast and any(f.kind == "value" for f in out.failures):
             break
+    with np.errstate(invalid="ignore"):  # the confirmation may have replaced estimates
+        diff = np.where(np.isfinite(rows), np.abs(rows - jac), np.inf)
     for i, j in zip(*np.nonzero(usable[None, :] & np.isfinite(rows) & ~skip)):
         out.record(float(diff[i, j]), float(tol[i, j]), float(rnd[i, j]))
     if fail_fast and any(f.kind == "value" for f in out.failures):
@@ -274,7 +279,8 @@ def _report_undecided(problem: Problem, undecided: np.ndarray, jac: np.ndarray,
         listed += 1
         if listed > MAX_LISTED:
             continue
-        what = f"∂{getattr(problem, 'out_name', 'y')}[{i}]/∂{name}" if m > 1 else name
+        what = (f"∂{output_entry(problem.out_leaves, i, getattr(problem, 'out_name', 'y'))}"
+                f"/∂{name}" if m > 1 else name)
         u = SAFETY * err[i, j]
         out.failures.append(Failure(
             "inconclusive",
@@ -352,14 +358,21 @@ def _confirm_column(problem: Problem, est: Oracle, j: int, jac: np.ndarray,
     for i in np.nonzero(bad[:, j])[0]:
         got = rows[i, j]
         others = [(a.value[i] / scale, a.error[i] / scale) for a in alts]
-        distance = outside(got, hull((jac[i, j], err[i, j]), others, SAFETY), slack[i, j])
-        if distance == 0.0:  # the finite differences disagree among themselves: noise
-            tol[i, j] = max(tol[i, j], abs(got - jac[i, j]))
+        lo, hi = hull((jac[i, j], err[i, j]), others, SAFETY)
+        distance = outside(got, (lo, hi), slack[i, j])
+        # The finite differences disagree among themselves: noise, if their spread still
+        # decides something (a spread as large as the values is a stencil across a kink,
+        # maximum at [9.596] and [9.7148]: measured again below). The tolerance is the
+        # hull's width, never the error it excused.
+        width = hi - lo
+        if distance == 0.0 and width <= RESOLVE * max(abs(got), abs(jac[i, j])):
+            tol[i, j] = max(tol[i, j], width + slack[i, j])
             continue
         if sides is None:
             sides = est.one_sided(v) or False
             out.probes += 2 if sides else 0
-        what = f"∂{getattr(problem, 'out_name', 'y')}[{i}]/∂" if m > 1 else ""
+        what = (f"∂{output_entry(problem.out_leaves, i, getattr(problem, 'out_name', 'y'))}/∂"
+                if m > 1 else "")
         if sides:
             fwd, bwd = sides
             f, b = fwd.value[i] / scale, bwd.value[i] / scale
@@ -468,11 +481,18 @@ def _dot(est: LineEstimator, v: np.ndarray, dy: np.ndarray, b: np.ndarray,
 
 def _verdict(est: LineEstimator, v: np.ndarray, dy: np.ndarray, first: _Dot,
              out: Outcome) -> tuple[str, str]:
-    """``("ok" | "value" | "kink", detail)`` for a probe whose first comparison failed."""
+    """``("ok" | "value" | "kink", detail)`` for a probe whose first comparison failed.
+
+    For "ok", ``out.cleared`` is set to the ``(error, tolerance)`` that cleared it: the
+    second opinions' hull width, or the local estimate's own bound (never the error itself).
+    """
     alts = est.alternatives(v, dy)
     out.probes += len(alts)
     others = [(float(a.value[0]), float(a.error[0])) for a in alts]
-    if outside(first.ad, hull((first.fd, first.fd_error), others, SAFETY), first.slack) == 0.0:
+    lo, hi = hull((first.fd, first.fd_error), others, SAFETY)
+    if (outside(first.ad, (lo, hi), first.slack) == 0.0
+            and hi - lo <= RESOLVE * max(abs(first.ad), abs(first.fd))):
+        out.cleared = (first.error, hi - lo + first.slack)
         return "ok", ""
     sides = est.one_sided(v, dy)
     if sides:
@@ -486,8 +506,10 @@ def _verdict(est: LineEstimator, v: np.ndarray, dy: np.ndarray, first: _Dot,
     local = est.shrunk(v, first.line, dy) + est.sided(v, dy)
     out.probes += len(local)
     opinions = [(float(o.value[0]), SAFETY * float(o.error[0])) for o in local]
-    if cleared_locally(first.ad, first.fd, SAFETY * first.fd_error, opinions, first.slack,
-                       _dot_floor(est, dy, v), _strict_limit(est)) is not None:
+    better = cleared_locally(first.ad, first.fd, SAFETY * first.fd_error, opinions,
+                             first.slack, _dot_floor(est, dy, v), _strict_limit(est))
+    if better is not None:
+        out.cleared = (abs(first.ad - better[0]), better[1] + first.slack)
         return "ok", ""
     return "value", ""
 
@@ -571,7 +593,7 @@ def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
             continue
         verdict, detail = _verdict(est, v, probe.dy, first, out)
         if verdict == "ok":  # cleared by the second opinion: noise of the function
-            out.record(first.error, first.error)
+            out.record(*out.cleared)
             continue
         if verdict == "value":
             out.record(first.error, first.tolerance, first.rounding)
@@ -619,9 +641,10 @@ def _localise_probe(problem: Problem, est: LineEstimator, probe: Probe, v: np.nd
         expected, got = dot.fd / scale, dot.ad / scale
         tol = dot.tolerance / abs(scale)
         kind, why = ("value", "") if not dot.fails else _verdict(est, w, probe.dy, dot, out)
-        if kind != "kink":
-            out.record(dot.error / abs(scale), tol if kind == "value" else dot.error / abs(scale),
-                       dot.rounding / abs(scale) if kind == "value" else 0.0)
+        if kind == "ok":
+            out.record(out.cleared[0] / abs(scale), out.cleared[1] / abs(scale))
+        elif kind != "kink":
+            out.record(dot.error / abs(scale), tol, dot.rounding / abs(scale))
         if kind == "ok" or not dot.fails:
             continue
         blamed.add(_leaf_of(problem, j)[0])

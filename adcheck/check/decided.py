@@ -69,6 +69,9 @@ def undecided_ratio(ad: np.ndarray, fd: np.ndarray, u: np.ndarray, x: np.ndarray
         floor = _zero_floor(x, y_peak)[None, :]
         ref = np.maximum(np.maximum(own, column), floor)
         ratio = np.where(u > 0, u / ref, 0.0)
+        # A non-finite input entry is a constant: an exact 0 against 0 there is decided.
+        constant = ~np.isfinite(np.asarray(x, dtype=float))[None, :] & (ad == 0) & (fd == 0)
+        ratio = np.where(constant, 0.0, ratio)
     return np.where(np.isfinite(ratio), ratio, np.inf)
 
 
@@ -91,6 +94,13 @@ def decided_dot(ad: float, fd: float, u: float, dy: np.ndarray, v: np.ndarray,
     """
     if not u > 0:
         return True
+    if ad == 0.0 and fd == 0.0:
+        # Exactly 0 on both sides decides when nothing could have been compared: an all-zero
+        # cotangent (back(0) = 0 is the linearity check's), or a direction that moves only
+        # non-finite inputs (NaN entries of nanprod are constants, their cotangent 0).
+        moved = np.abs(v) > 0
+        if not np.any(dy) or (moved.any() and not np.isfinite(x[moved]).any()):
+            return True
     own = max(abs(ad), abs(fd))
     moved = float(np.max(np.abs(v) * _zero_floor(x, y_peak), initial=0.0))
     floor = float(np.sum(np.abs(dy))) * moved

@@ -60,6 +60,11 @@ def render(r: CheckResult) -> str:
     call = f"{r.kind}({r.name})"
     where = f", rule at {display_path(r.location)}" if r.location else ""
     numbers = f"max |error| {r.max_error:.3g}"
+    if r.largest_error > r.max_error:
+        # max_error/tolerance are the worst error-to-tolerance ratio's; say so when a larger
+        # error elsewhere had a larger tolerance.
+        numbers = (f"|error| {r.max_error:.3g} (the worst error/tolerance ratio; the largest "
+                   f"|error| is {r.largest_error:.3g})")
     tol = f"{r.tolerance:.3g}"
     if r.rounding and r.rounding_dtype:
         tol += f" (incl. {r.rounding_dtype} rounding {r.rounding:.2g})"
