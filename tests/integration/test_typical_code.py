@@ -437,7 +437,7 @@ def test_polyval_and_a_horner_loop_give_the_analytic_gradient():
     x = np.array([0.2, 1.7, -0.4])
     np.testing.assert_allclose(horner(c, x), np.polyval(c, x), rtol=1e-14)
     for poly in (horner, np.polyval):
-        gc, gx = checked(lambda c, x: np.sum(poly(c, x)), c, x)
+        gc, gx = checked(lambda c, x, poly=poly: np.sum(poly(c, x)), c, x)
         np.testing.assert_allclose(gc, np.vander(x, 4).sum(axis=0), rtol=1e-12)
         np.testing.assert_allclose(gx, np.polyval(np.polyder(c), x), rtol=1e-12)
 
@@ -455,7 +455,7 @@ def test_convolve_and_a_windowed_convolution_give_the_analytic_gradient():
     k = np.array([1.0, -2.0, 0.5])
     np.testing.assert_allclose(conv_full(x, k), np.convolve(x, k), rtol=1e-14)
     for conv in (conv_full, np.convolve):
-        gx, gk = checked(lambda x, k: np.sum(conv(x, k) ** 2), x, k)
+        gx, gk = checked(lambda x, k, conv=conv: np.sum(conv(x, k) ** 2), x, k)
         # d/dx sum(conv(x,k)^2) = 2 correlate(conv(x,k), k, 'valid')
         np.testing.assert_allclose(gx, 2 * np.correlate(np.convolve(x, k), k, "valid"),
                                    rtol=1e-12)
