@@ -2,24 +2,26 @@
 
 The function runs 2,000 elementwise operations (1,000 x ``sin(x * 1.001)``) on a length-1
 array, so the time is almost all bookkeeping: tracing, the tape, the reverse sweep. It is
-measured side by side, in one run, for:
+measured as users meet it (see ``common.py``): the garbage collector on, a realistic heap
+(torch and jax imported when installed, ~250k objects), medians of back-to-back calls,
+side by side in one process, for:
 
-- plain NumPy, forward only (the floor: what the operations themselves cost);
-- a hand-written gradient in NumPy (the limit for a reverse sweep: forward, saving values,
-  then the chain rule by hand);
+- plain NumPy, forward only (the floor), and a hand-written NumPy forward+backward (the limit);
 - adcheck's ``gradient``;
-- HIPS autograd's ``grad`` (optional extra: ``pip install autograd``).
+- HIPS autograd's ``grad``, torch eager (``torch.autograd.grad`` on a 1-element double
+  tensor) and jax without jit (``jax.grad``, op by op), when installed.
 
-Target (issue 2): adcheck at most 0.5x autograd's time per operation.
+Targets (issue 11): adcheck <= 0.25x autograd, and below torch eager in the same process.
 
-Run: ``python benchmarks/engine_overhead.py``
+Run: ``python benchmarks/engine_overhead.py [--quick]``
 """
 
 from __future__ import annotations
 
-import timeit
+import argparse
 
 import numpy as np
+from common import header, median_time, peer, realistic_heap
 
 import adcheck as ad
 
@@ -27,15 +29,15 @@ N_ITER = 1000  # two operations each
 N_OPS = 2 * N_ITER
 
 
-def forward(x):
-    for _ in range(N_ITER):
+def forward(x, n=N_ITER):
+    for _ in range(n):
         x = np.sin(x * 1.001)
     return x.sum()
 
 
-def by_hand(x):
+def by_hand(x, n=N_ITER):
     saved = []
-    for _ in range(N_ITER):
+    for _ in range(n):
         u = x * 1.001
         saved.append(u)
         x = np.sin(u)
@@ -45,61 +47,90 @@ def by_hand(x):
     return g
 
 
-def best_times(fns: dict, rounds: int = 9) -> dict:
-    """Best wall time of one call of each function, in seconds.
-
-    The functions are timed in interleaved rounds, so that a burst of load on the machine
-    slows all of them alike instead of whichever happened to be running; the best round of
-    each is its least disturbed one.
-    """
-    timers = {name: timeit.Timer(fn) for name, fn in fns.items()}
-    numbers = {name: t.autorange()[0] for name, t in timers.items()}
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(rounds):
-        for name, t in timers.items():
-            best[name] = min(best[name], t.timeit(numbers[name]) / numbers[name])
-    return best
-
-
-def autograd_gradient():
-    """autograd's gradient of the same loop, or None without the optional extra."""
-    try:
-        import autograd
+def peers(x: np.ndarray, n: int) -> dict:
+    """The peers' gradients of the same loop, each checked against the hand-written one."""
+    fns = {}
+    want = by_hand(x, n)
+    autograd = peer("autograd")
+    if autograd is not None:
         import autograd.numpy as anp
-    except ImportError:
-        return None
 
-    def forward_ag(x):
-        for _ in range(N_ITER):
-            x = anp.sin(x * 1.001)
-        return x.sum()
+        def forward_ag(x):
+            for _ in range(n):
+                x = anp.sin(x * 1.001)
+            return x.sum()
 
-    return autograd.grad(forward_ag)
+        grad_ag = autograd.grad(forward_ag)
+        np.testing.assert_allclose(grad_ag(x), want, rtol=1e-12)
+        fns["autograd.grad"] = lambda: grad_ag(x)
+    torch = peer("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+        tx = torch.tensor(x, requires_grad=True)
+
+        def torch_grad():
+            y = tx
+            for _ in range(n):
+                y = torch.sin(y * 1.001)
+            return torch.autograd.grad(y.sum(), tx)[0]
+
+        np.testing.assert_allclose(torch_grad().numpy(), want, rtol=1e-12)
+        fns["torch eager"] = torch_grad
+    jax = peer("jax")
+    if jax is not None:
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+
+        def forward_jax(x):
+            for _ in range(n):
+                x = jnp.sin(x * 1.001)
+            return x.sum()
+
+        grad_jax = jax.grad(forward_jax)
+        jx = jnp.asarray(x)
+        with jax.disable_jit():
+            np.testing.assert_allclose(np.asarray(grad_jax(jx)), want, rtol=1e-12)
+
+        def jax_nojit():
+            with jax.disable_jit():
+                return grad_jax(jx).block_until_ready()
+
+        fns["jax.grad, no jit"] = jax_nojit
+    return fns
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 operations, few rounds")
+    args = parser.parse_args()
+    n = 50 if args.quick else N_ITER
+    realistic_heap(25_000 if args.quick else 250_000)
     x = np.array([0.3])
-    g_ad = ad.gradient(forward, x)[0]
-    np.testing.assert_allclose(g_ad, by_hand(x), rtol=1e-12)
+    np.testing.assert_allclose(ad.gradient(lambda x: forward(x, n), x)[0], by_hand(x, n),
+                               rtol=1e-12)
     fns = {
-        "numpy forward only": lambda: forward(x),
-        "numpy gradient by hand": lambda: by_hand(x),
-        "adcheck.gradient": lambda: ad.gradient(forward, x),
+        "numpy forward only": lambda: forward(x, n),
+        "numpy gradient by hand": lambda: by_hand(x, n),
+        "adcheck.gradient": lambda: ad.gradient(lambda x: forward(x, n), x),
     }
-    grad_ag = autograd_gradient()
-    if grad_ag is not None:
-        np.testing.assert_allclose(grad_ag(x), g_ad, rtol=1e-12)
-        fns["autograd.grad"] = lambda: grad_ag(x)
-    times = best_times(fns)
+    fns.update(peers(x, n))
+    times = median_time(fns, rounds=3 if args.quick else 15, min_seconds=0.01 if args.quick
+                        else 0.2)
 
+    print(header(f"gradient through {2 * n} elementwise operations on a length-1 array, "
+                 "GC on, realistic heap"))
     t_forward = times["numpy forward only"]
-    print(f"gradient through {N_OPS} elementwise operations on a length-1 array")
     print(f"{'method':<26}{'total ms':>10}{'us / op':>10}{'x forward':>11}")
     for name, t in times.items():
-        print(f"{name:<26}{t * 1e3:>10.2f}{t / N_OPS * 1e6:>10.2f}{t / t_forward:>11.1f}")
-    if grad_ag is not None:
-        ratio = times["adcheck.gradient"] / times["autograd.grad"]
-        print(f"adcheck / autograd per op: {ratio:.2f} (target <= 0.5)")
+        print(f"{name:<26}{t * 1e3:>10.2f}{t / (2 * n) * 1e6:>10.2f}{t / t_forward:>11.1f}")
+    t_ad = times["adcheck.gradient"]
+    for name, target in (("autograd.grad", 0.25), ("torch eager", 1.0),
+                         ("jax.grad, no jit", None)):
+        if name in times:
+            goal = f" (target <= {target})" if target is not None else ""
+            print(f"adcheck / {name}: {t_ad / times[name]:.2f}{goal}")
+        else:
+            print(f"{name}: not installed (pip install '.[bench]')")
 
 
 if __name__ == "__main__":
