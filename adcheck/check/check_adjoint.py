@@ -105,10 +105,13 @@ def validate_options(atol: float | None, rtol: float | None) -> None:
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
-def validate_inputs(args: tuple, names: list[str] | None = None) -> None:
+def validate_inputs(args: tuple, names: list[str] | None = None,
+                    parameters: bool = False) -> None:
     """Raise ``ValueError`` naming the first NaN or infinite entry of a floating input.
 
     Finite differences need a finite point, and a NaN input would make every rule look wrong.
+    With ``parameters=True`` a non-finite Python float after the first argument is a
+    parameter, not an input (``np.linalg.cond(x, np.inf)``), and is let through.
 
     >>> validate_inputs((np.array([1.0, np.nan]),))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -124,6 +127,8 @@ def validate_inputs(args: tuple, names: list[str] | None = None) -> None:
         for path, leaf in zip(paths, leaves):
             if not (type(leaf) is float or (isinstance(leaf, (np.ndarray, np.generic))
                                             and leaf.dtype.kind in "fc")):
+                continue
+            if parameters and pos > 0 and type(leaf) is float and leaf is a:
                 continue
             arr = np.asarray(leaf)
             bad = np.flatnonzero(~np.isfinite(arr))
@@ -366,7 +371,7 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
     rule_obj = rule_for(fn, "check_adjoint")
     choose_mode(mode, 0, 0)
     validate_options(atol, rtol)
-    validate_inputs(args)
+    validate_inputs(args, parameters=True)
     all_kwargs = {**kwargs, **(fn_kwargs or {})}
     check_policy(inconclusive)
     result = run_rule_check(rule_obj.fn, rule_obj.rule, args, all_kwargs, mode=mode, fdm=fdm,

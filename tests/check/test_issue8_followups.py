@@ -122,3 +122,23 @@ def test_headline_says_when_the_error_shown_is_the_worst_ratio_not_the_largest()
     head = r.report().splitlines()[-1]
     assert head.startswith("  |error| 0.001 (the worst error/tolerance ratio; the largest "
                            "|error| is 0.5) against tolerance 0.0001"), head
+
+
+# -- a positional float parameter is not an input ---------------------------------------------
+
+
+def test_infinite_positional_parameter_is_not_refused_as_an_input():
+    x = np.array([[2.0, 1.0], [0.5, 3.0]])
+    r = ad.check_adjoint(np.linalg.cond, x, np.inf, raise_exception=False)
+    assert r.verdict == "pass", r.report()
+    # an array input that is NaN is still refused (it would blame the rule)
+    with pytest.raises(ValueError, match=r"input x\[0\] is nan"):
+        ad.check_adjoint(np.sin, np.array([np.nan, 1.0]))
+
+
+def test_wrong_cond_rule_with_an_infinite_parameter_fails():
+    f = _register(lambda x, p: np.linalg.cond(x, p),
+                  lambda dy, y, x, p: (dy * np.ones_like(x), None), "cond_wrong")
+    r = ad.check_adjoint(f, np.array([[2.0, 1.0], [0.5, 3.0]]), np.inf, raise_exception=False)
+    assert r.verdict == "fail", r.report()
+    assert any(f.kind == "value" for f in r.failures), r.report()
