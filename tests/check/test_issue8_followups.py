@@ -142,3 +142,25 @@ def test_wrong_cond_rule_with_an_infinite_parameter_fails():
     r = ad.check_adjoint(f, np.array([[2.0, 1.0], [0.5, 3.0]]), np.inf, raise_exception=False)
     assert r.verdict == "fail", r.report()
     assert any(f.kind == "value" for f in r.failures), r.report()
+
+
+# -- float32 underflow and a cast of a subnormal-scale entry ----------------------------------
+
+
+def test_float32_product_underflowing_is_not_called_wrong():
+    a, b = np.array(0.0, np.float32), np.array(2.7790793e-30, np.float32)
+    r = run_rule_check(np.multiply, lookup(np.multiply).rule, (a, b), {}, seed=0,
+                       cotangents=(np.array([2.7790793e-30]),), kind="verify")
+    assert r.verdict == "pass", r.report()
+
+
+def test_float32_einsum_of_tiny_scalars_passes():
+    r = ad.check_adjoint(np.einsum, np.float32(1e-25), [], np.float32(1e-20), [],
+                         np.float32(0.5), [], raise_exception=False)
+    assert r.verdict == "pass", r.report()
+
+
+def test_cast_to_float16_with_a_tiny_entry_does_not_crash():
+    r = ad.check_adjoint(np.astype, np.array([1.0, -3.70276959e-308, 2.0]), np.float16,
+                         raise_exception=False)
+    assert r.verdict == "pass", r.report()
