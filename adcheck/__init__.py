@@ -11,6 +11,7 @@ from . import domains, fd, numpy, rules  # noqa: F401
 from .check import CheckResult, GradientMismatch, check_adjoint, gradcheck, verify
 from .engine.api import Trace, derivative, gradient, hessian, jacobian, pullback, trace
 from .engine.errors import NotDifferentiable, RuleError
+from .engine.forward import hvp, jvp
 from .engine.params import Grads, Param, Params, param
 from .fd import backward_fdm, central_fdm, forward_fdm
 from .registry import adjoint, primitive, scoped_rules
@@ -37,7 +38,9 @@ __all__ = [
     "gradcheck",
     "gradient",
     "hessian",
+    "hvp",
     "jacobian",
+    "jvp",
     "param",
     "primitive",
     "pullback",

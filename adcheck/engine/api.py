@@ -528,14 +528,28 @@ def derivative(f: Callable) -> Callable:
     return df
 
 
-def jacobian(f: Callable, *args: Any) -> tuple:
-    """Jacobians by reverse sweeps, one per argument, shaped ``out.shape + arg.shape``.
+def jacobian(f: Callable, *args: Any, mode: str = "rev") -> tuple:
+    """Jacobians, one per argument, shaped ``out.shape + arg.shape``.
+
+    ``mode="rev"`` (the default) takes one reverse sweep per output entry (row by row);
+    ``mode="fwd"`` one Jacobian-vector product per input entry (column by column, see
+    :mod:`adcheck.engine.forward`), cheaper when the inputs are fewer than the outputs.
 
     >>> jacobian(lambda x: np.array([1.0, 0.0]) * x[0] * x[1], np.array([2.0, 3.0]))[0]
     array([[3., 2.],
            [0., 0.]])
+    >>> jacobian(lambda x: np.array([1.0, 0.0]) * x[0] * x[1], np.array([2.0, 3.0]),
+    ...          mode="fwd")[0]
+    array([[3., 2.],
+           [0., 0.]])
     """
+    if mode not in ("rev", "fwd"):
+        raise ValueError(f"mode must be 'rev' or 'fwd', got {mode!r}")
     with _read_only(flatten(args)[0]):
+        if mode == "fwd":
+            from .forward import jacobian_fwd  # forward builds on this module
+
+            return jacobian_fwd(f, args)
         return _jacobian(f, args)
 
 
