@@ -48,11 +48,18 @@ __all__ = [
 
 
 class Rule:
-    """A registered adjoint: the function it differentiates, the rule, and its input domain."""
+    """A registered adjoint: the function it differentiates, the rule, and its input domain.
 
-    __slots__ = ("fn", "rule", "domain", "builtin", "name", "source", "__weakref__")
+    ``higher_order`` is the rule's claim that its pullback can itself be differentiated
+    (it is written with operations that have rules), so second derivatives nest through it;
+    ``verify(order=2)`` checks that claim.
+    """
 
-    def __init__(self, fn: Any, rule: Callable, domain: Any, builtin: bool):
+    __slots__ = ("fn", "rule", "domain", "builtin", "name", "source", "higher_order",
+                 "__weakref__")
+
+    def __init__(self, fn: Any, rule: Callable, domain: Any, builtin: bool,
+                 higher_order: bool = True):
         self.fn = fn
         self.rule = rule
         self.domain = domain
@@ -60,6 +67,7 @@ class Rule:
         self.name = function_name(fn)
         self.source = _source_of(rule)
 
+        self.higher_order = bool(higher_order)
     def __repr__(self) -> str:
         kind = "builtin" if self.builtin else "user"
         return f"<Rule {self.name} ({kind}) at {self.source}>"
@@ -208,14 +216,17 @@ def is_primitive(fn: Any) -> bool:
 
 
 def adjoint(
-    fn: Any, domain: Any = None, *, builtin: bool = False
+    fn: Any, domain: Any = None, *, builtin: bool = False, higher_order: bool = True
 ) -> Callable[[Callable], Callable]:
     """Register the decorated rule as the adjoint of ``fn`` (Zygote's ``@adjoint``).
 
     ``fn`` is a NumPy function or ufunc, or a function made a primitive with :func:`primitive`.
     The rule returns ``(value, pullback)``; the engine uses that value, so a rule may compute
     the primal differently for AD while ``fn`` itself stays untouched. ``domain`` tells the
-    checker where to draw inputs (see :mod:`adcheck.domains`).
+    checker where to draw inputs (see :mod:`adcheck.domains`). ``higher_order=False``
+    declares that the pullback is not itself differentiable (it leaves the tape, or its
+    derivative is not the second derivative): checks with ``order=2`` then check the first
+    order only, and say so.
 
     >>> @primitive
     ... def add(a, b):
@@ -237,7 +248,7 @@ def adjoint(
         )
 
     def register(rule: Callable) -> Callable:
-        entry = Rule(fn, rule, domain, builtin)
+        entry = Rule(fn, rule, domain, builtin, higher_order)
         (_builtin if builtin else _user)[fn] = entry
         _refresh()
         return rule

@@ -65,6 +65,7 @@ class VerifyOptions:
     timeout: float | None = None
     settings: Any = None
     inconclusive: str = "fail"
+    order: int = 1
 
     def cli_flags(self) -> list[str]:
         """The ``adcheck verify`` flags that reproduce these options (defaults left out).
@@ -79,6 +80,8 @@ class VerifyOptions:
             flags += ["--mode", self.mode]
         if self.inconclusive != "fail":
             flags += ["--inconclusive", self.inconclusive]
+        if self.order != 1:
+            flags += ["--order", str(self.order)]
         for name in ("fdm_order", "atol", "rtol"):
             value = getattr(self, name)
             if value is not None:
@@ -90,6 +93,8 @@ class VerifyOptions:
         kwargs: dict[str, Any] = {"mode": self.mode}
         if self.inconclusive != "fail":
             kwargs["inconclusive"] = self.inconclusive
+        if self.order != 1:
+            kwargs["order"] = self.order
         for name in ("max_examples", "seed", "atol", "rtol", "settings"):
             value = getattr(self, name)
             if value is not None:
@@ -199,7 +204,8 @@ def rule_in_force(rule: registry.Rule) -> Iterator[None]:
         yield
         return
     with registry.scoped_rules():
-        registry.adjoint(rule.fn, domain=rule.domain)(rule.rule)
+        registry.adjoint(rule.fn, domain=rule.domain,
+                         higher_order=getattr(rule, "higher_order", True))(rule.rule)
         yield
 
 

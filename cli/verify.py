@@ -122,6 +122,9 @@ def _check_with_progress(
               show_default=True,
               help="A rule the finite differences could not decide: fail, or pass with a "
                    "warning (its verdict still reads INCONCLUSIVE).")
+@click.option("--order", type=click.IntRange(min=1, max=2), default=1, show_default=True,
+              help="2: also check second derivatives through each rule (its pullback's own "
+                   "pullback against finite differences of the pullback); slower.")
 @click.option("-k", "select", multiple=True, metavar="PATTERN",
               help="Only rules whose name contains PATTERN (or matches a glob such as "
                    "'soft*'; 'not PATTERN' excludes). Repeatable.")
@@ -148,6 +151,7 @@ def verify_command(
     atol: float | None,
     rtol: float | None,
     inconclusive: str,
+    order: int,
     select: tuple[str, ...],
     fmt: str,
     output: Path | None,
@@ -172,6 +176,7 @@ def verify_command(
         adcheck verify examples/rules_ok.py
         adcheck verify mypkg.rules -k 'soft*' --seed 3 --format junit -o adcheck.xml
         adcheck verify --builtin --jobs 4
+        adcheck verify --builtin --order 2 --jobs 2   # second derivatives too
     """
     if not targets and not builtin:
         raise click.UsageError("give at least one TARGET (module, .py file or folder), "
@@ -180,6 +185,7 @@ def verify_command(
     options = VerifyOptions(
         max_examples=max_examples, seed=seed, mode=mode, fdm_order=fdm_order,
         atol=atol, rtol=rtol, timeout=timeout or None, inconclusive=inconclusive,
+        order=order,
     )
     out = console_for()
     err = console_for(stderr=True)

@@ -33,7 +33,7 @@ from .structural import Snapshot, compare_primal, deep_copy_args, pullback_check
 from .tolerance import Tolerance
 
 __all__ = ["check_adjoint", "run_rule_check", "choose_mode", "FULL_MAX_INPUTS",
-           "promote_integer_inputs",
+           "promote_integer_inputs", "rule_order",
            "FULL_MAX_OUTPUTS", "rule_for", "validate_inputs", "validate_options"]
 
 # auto mode is full mode up to these sizes (input entries, output entries).
@@ -197,11 +197,13 @@ def run_rule_check(fn: Any, rule: Callable, args: tuple, kwargs: dict, *, mode: 
                    cotangents: tuple = (), name: str | None = None,
                    location: str | None = None, kind: str = "check_adjoint",
                    fail_fast: bool = False, inconclusive: str = "fail",
-                   nondet_tol: float | None = None) -> CheckResult:
+                   nondet_tol: float | None = None, order: int = 1,
+                   full_max: int | None = None) -> CheckResult:
     """Check ``rule`` against ``fn`` at ``args`` and return the result (never raises for a
     wrong rule). ``cotangents`` are extra flat output cotangents to compare (``verify``);
-    ``fail_fast`` stops at the first wrong value found (for shrinking); ``inconclusive`` and
-    ``nondet_tol`` are as in :func:`check_adjoint`."""
+    ``fail_fast`` stops at the first wrong value found (for shrinking); ``inconclusive``,
+    ``nondet_tol`` and ``order`` are as in :func:`check_adjoint` (``full_max``: see
+    :func:`~adcheck.check.second_order.second_order_of_rule`)."""
     seed = new_seed() if seed is None else int(seed)
     rng = np.random.default_rng(seed)
     name = name or registry.function_name(fn)
@@ -244,6 +246,12 @@ def run_rule_check(fn: Any, rule: Callable, args: tuple, kwargs: dict, *, mode: 
             fail_fast=fail_fast, nondet_tol=nondet_tol)
     _mutation(inputs, failures, "the pullback")
     result.decide()
+    if order >= 2:
+        from .second_order import second_order_of_rule
+
+        second_order_of_rule(result, problem, cotangents=cotangents, mode=mode, fdm=fdm,
+                             atol=atol, rtol=rtol, seed=seed, nondet_tol=nondet_tol,
+                             full_max=full_max)
     return result
 
 
@@ -298,6 +306,21 @@ def _finish(result: CheckResult, problem: Any, rng: np.random.Generator, mode: s
     result.decide()
 
 
+def rule_order(rule: registry.Rule, order: int) -> tuple[int, list[str]]:
+    """The order ``rule`` is checked at, and a note when it is lower than asked for.
+
+    >>> rule_order(registry.lookup(np.sin), 2)
+    (2, [])
+    """
+    from .second_order import validate_order
+
+    order = validate_order(order)
+    if order >= 2 and not getattr(rule, "higher_order", True):
+        return 1, [f"second order: not checked, the rule of {rule.name} declares "
+                   "higher_order=False (its pullback is not differentiable itself)"]
+    return order, []
+
+
 def rule_for(fn: Any, who: str) -> registry.Rule:
     """The rule registered for ``fn``; a ``TypeError`` that says what to do when there is none.
 
@@ -330,7 +353,7 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
                   rtol: float | None = None, seed: int | None = None,
                   raise_exception: bool = True, fn_kwargs: dict | None = None,
                   inconclusive: str = "fail", nondet_tol: float | None = None,
-                  **kwargs: Any) -> CheckResult:
+                  order: int = 1, **kwargs: Any) -> CheckResult:
     """Check the rule registered for ``fn`` at ``args`` against finite differences of ``fn``.
 
     ``fn`` is a NumPy function, a ufunc or an ``@ad.primitive`` (or a
@@ -351,6 +374,12 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
     lists it (``result.verdict == "inconclusive"``). Calling the pullback twice with the
     same ``Δ`` may differ by rounding (a sum in another order); ``nondet_tol`` bounds that
     difference absolutely (``0.0``: bit for bit; default: a few ulps of the terms).
+
+    ``order=2`` also checks second derivatives through the rule: its pullback, as a function
+    ``back(x, Δ)`` of the inputs and the cotangent, is differentiated by the engine (reverse
+    over reverse) and compared with finite differences of ``back`` (see
+    :mod:`adcheck.check.second_order`); what it finds starts with ``second order:``. A rule
+    registered with ``higher_order=False`` is checked at first order only, with a note.
 
     Returns a :class:`CheckResult`; a failure raises :class:`GradientMismatch` (an
     ``AssertionError`` whose message is the report) unless ``raise_exception=False``.
@@ -374,10 +403,12 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
     validate_inputs(args, parameters=True)
     all_kwargs = {**kwargs, **(fn_kwargs or {})}
     check_policy(inconclusive)
+    order, order_note = rule_order(rule_obj, order)
     result = run_rule_check(rule_obj.fn, rule_obj.rule, args, all_kwargs, mode=mode, fdm=fdm,
                             atol=atol, rtol=rtol, seed=seed, name=rule_obj.name,
                             location=rule_obj.source, inconclusive=inconclusive,
-                            nondet_tol=nondet_tol)
+                            nondet_tol=nondet_tol, order=order)
+    result.notes += order_note
     if not result.passed:
         result.details.append(f"replay: the probes used seed={result.seed}")
     if raise_exception and not result.passed:

@@ -27,6 +27,7 @@ from .check_adjoint import _finish, choose_mode, new_seed, validate_inputs, vali
 from .localise import first_wrong_rule
 from .problem import FunctionProblem
 from .result import CheckResult, Failure, GradientMismatch, check_policy
+from .second_order import second_order_of_function, validate_order
 from .structural import Snapshot, compare_primal, deep_copy_args
 
 __all__ = ["gradcheck"]
@@ -36,7 +37,8 @@ def gradcheck(f: Callable, *args: Any, mode: str = "auto",
               fdm: FiniteDifferenceMethod | None = None, atol: float | None = None,
               rtol: float | None = None, seed: int | None = None,
               raise_exception: bool = True, localise: bool = True,
-              inconclusive: str = "fail", nondet_tol: float | None = None) -> CheckResult:
+              inconclusive: str = "fail", nondet_tol: float | None = None,
+              order: int = 1) -> CheckResult:
     """Check ``adcheck.pullback(f, *args)`` against finite differences of ``f`` at ``args``.
 
     ``args`` may be pytrees (tuples, lists, dicts, dataclasses, ...); every floating or
@@ -44,6 +46,11 @@ def gradcheck(f: Callable, *args: Any, mode: str = "auto",
     ``rtol``, ``seed``, ``inconclusive`` and ``nondet_tol`` are as in
     :func:`~adcheck.check_adjoint`. With ``localise=True``
     (the default) a failure is traced to the first wrong rule on the tape.
+
+    ``order=2`` also checks second derivatives: the engine's pullback of ``f``, as a function
+    ``back(args, Δ)``, is differentiated by the engine (reverse over reverse) and compared
+    with finite differences of ``back``; on a failure the first rule on the tape that fails
+    its own second-order check is named (see :mod:`adcheck.check.second_order`).
 
     Returns a :class:`CheckResult`; a failure raises :class:`GradientMismatch` unless
     ``raise_exception=False``.
@@ -59,6 +66,7 @@ def gradcheck(f: Callable, *args: Any, mode: str = "auto",
     choose_mode(mode, 0, 0)
     validate_options(atol, rtol)
     validate_inputs(args, _arg_names(f, len(args)))
+    order = validate_order(order)
     seed = new_seed() if seed is None else int(seed)
     rng = np.random.default_rng(seed)
     name = getattr(f, "__name__", type(f).__name__)
@@ -109,6 +117,10 @@ def gradcheck(f: Callable, *args: Any, mode: str = "auto",
             result.localisation = loc
             result.location = loc.rule_source
     result.decide()
+    if order >= 2:
+        second_order_of_function(result, f, problem, tape, mode=mode, fdm=fdm, atol=atol,
+                                 rtol=rtol, seed=seed, nondet_tol=nondet_tol,
+                                 localise=localise)
     if not result.passed:
         result.details.append(f"replay: the probes used seed={seed}")
     return _done(result, raise_exception)

@@ -35,6 +35,8 @@
       "localisation": {...} | null,   # gradcheck: {"line": int, "wengert": str, "rule": str,
                                       #   "rule_source": str, "call_site": str | null,
                                       #   "rule_report": str}
+      "second_order": {...} | null,   # order=2: {"examples": int, "evaluations": int,
+                                      #   "pullbacks": int, "seconds": number}, its cost
       "report": str               # report(), the same text GradientMismatch carries
     }
 
@@ -168,6 +170,9 @@ class CheckResult:
     largest_error: float = 0.0
     # "fail" or "warn": how an inconclusive comparison counts (see Failure)
     inconclusive_policy: str = "fail"
+    # order=2 checks: what the second-order part cost ({"examples", "evaluations",
+    # "pullbacks", "seconds"}, included in the totals above); None when it did not run
+    second_order: dict | None = None
 
     def __bool__(self) -> bool:
         return self.passed
@@ -252,6 +257,7 @@ class CheckResult:
             "smallest_input": self.smallest_input,
             "notes": list(self.notes),
             "localisation": None if self.localisation is None else self.localisation.to_dict(),
+            "second_order": None if self.second_order is None else dict(self.second_order),
             "report": self.report(),
         }
 

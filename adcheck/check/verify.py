@@ -43,7 +43,14 @@ from .. import registry
 from ..domains import validate as validate_domain
 from ..fd import FiniteDifferenceMethod
 from ..tree import flatten
-from .check_adjoint import choose_mode, new_seed, rule_for, run_rule_check, validate_options
+from .check_adjoint import (
+    choose_mode,
+    new_seed,
+    rule_for,
+    rule_order,
+    run_rule_check,
+    validate_options,
+)
 from .enumeration import Example, SystematicDraw, shrink, systematic_examples
 from .problem import is_float_value
 from .report import short_repr
@@ -191,6 +198,7 @@ class _Tally:
         self.last_failure: _ExampleFailed | None = None
         self.inconclusive = 0
         self.first_undecided: tuple[str, str] | None = None  # (input, reason)
+        self.second_order: dict | None = None  # order=2: its cost, summed over examples
 
     def undecided(self, r: CheckResult, args: tuple, kwargs: dict) -> None:
         """An example the finite differences could not decide (set aside, see verify)."""
@@ -203,6 +211,9 @@ class _Tally:
         self.examples += 1
         self.evaluations += r.evaluations
         self.pullbacks += r.pullbacks
+        if r.second_order is not None:
+            self.second_order = {k: v + (self.second_order or {}).get(k, 0)
+                                 for k, v in r.second_order.items()}
         self.probes += r.probes
         if r.mode:
             self.modes.add(r.mode)
@@ -262,7 +273,7 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
            mode: str = "auto", fdm: FiniteDifferenceMethod | None = None,
            atol: float | None = None, rtol: float | None = None, kwargs: dict | None = None,
            settings: Any = None, raise_exception: bool = True, inconclusive: str = "fail",
-           nondet_tol: float | None = None) -> CheckResult:
+           nondet_tol: float | None = None, order: int = 1) -> CheckResult:
     """Property-based check of the rule registered for ``fn`` on inputs drawn by hypothesis.
 
     ``inputs``: ``None`` draws from the rule's declared domain (or default inputs when it
@@ -273,7 +284,9 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
     process); ``"random"`` draws a fresh one. Either way it is reported in ``result.seed``.
     ``settings`` (a ``hypothesis.settings``) replaces the defaults (the active profile with
     ``database=None``, no deadline, quiet); its ``max_examples`` is the budget. ``mode``,
-    ``fdm``, ``atol``, ``rtol``, ``nondet_tol`` are as in :func:`~adcheck.check_adjoint`.
+    ``fdm``, ``atol``, ``rtol``, ``nondet_tol``, ``order`` are as in
+    :func:`~adcheck.check_adjoint` (``order=2`` checks second derivatives at every example,
+    at the drawn cotangent; ``result.second_order`` holds what that cost).
 
     A drawn input where the finite differences cannot decide (an *inconclusive* comparison)
     is set aside like one outside the domain, and another is drawn. When fewer than half of
@@ -301,6 +314,7 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
     from hypothesis.errors import Flaky, Unsatisfiable
 
     rule = rule_for(fn, "verify")
+    order, order_note = rule_order(rule, order)
     choose_mode(mode, 0, 0)
     validate_options(atol, rtol)
     check_policy(inconclusive)
@@ -336,7 +350,8 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
                            fdm=fdm, atol=atol,
                            rtol=rtol, seed=probe_seed, cotangents=cotangents,
                            name=rule.name, location=rule.source, kind="verify",
-                           fail_fast=True, inconclusive=inconclusive, nondet_tol=nondet_tol)
+                           fail_fast=True, inconclusive=inconclusive, nondet_tol=nondet_tol,
+                           order=order, full_max=VERIFY_FULL_MAX_INPUTS)
         if r.verdict == "inconclusive":
             tally.undecided(r, args, kw)
             return None
@@ -387,6 +402,12 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
                 Failure("error", _unsatisfiable_message(rule, inputs, tally)))
     result.examples = tally.examples
     result.evaluations, result.pullbacks = tally.evaluations, tally.pullbacks
+    result.second_order = tally.second_order
+    result.notes += order_note
+    if tally.second_order is not None:
+        from .second_order import cost_note
+
+        result.notes.append(cost_note(tally.second_order, tally.examples))
     result.probes = tally.probes
     result.mode = "/".join(sorted(tally.modes)) or None
     result.max_error, result.tolerance = tally.max_error, tally.tolerance
@@ -397,7 +418,8 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
                            atol=atol, rtol=rtol, seed=failed.probe_seed,
                            cotangents=failed.cotangents, name=rule.name,
                            location=rule.source, kind="verify", inconclusive=inconclusive,
-                           nondet_tol=nondet_tol)
+                           nondet_tol=nondet_tol, order=order,
+                           full_max=VERIFY_FULL_MAX_INPUTS)
         if r.passed:  # cannot happen for a deterministic rule; keep what shrinking saw
             r = failed.result
         result.failures = list(r.failures)

@@ -1,0 +1,468 @@
+"""Second-order checks: the pullback's own pullback against finite differences of the pullback.
+
+A first-order check proves ``back(Δ) = Jᵀ Δ`` at a point. Second derivatives (``hessian``,
+a gradient inside a loss) differentiate the pullback itself: the engine records the
+operations of ``back`` on an outer tape (reverse over reverse, one tape per level) and pulls
+back through them. A rule can be right in value and still wrong there: its pullback uses a
+constant where it should use the input (a value computed by a function declared
+non-differentiable, say), leaves the tape (``np.asarray``, ``float``), or calls a rule whose
+own pullback is wrong.
+
+The check needs no new comparison. The pullback, seen as a function of the inputs and of the
+cotangent,
+
+    P(x, Δ) = back_x(Δ)        (``value, back = rule(x)``)
+
+is an ordinary function: its gradient as the engine computes it (the rule and ``back`` run on
+traced ``x`` and ``Δ``, recorded on a tape) is compared with finite differences of ``P`` on
+plain arrays by the same machinery as :func:`~adcheck.gradcheck` (a
+:class:`~adcheck.check.problem.FunctionProblem`, full or fast mode, the structural checks).
+Whatever it finds is reported with ``second order:`` in front; when a rule used *inside*
+the pullback is wrong at first order, it is named too.
+
+>>> import numpy as np
+>>> import adcheck as ad
+>>> r = ad.check_adjoint(np.tanh, np.array([0.5, -1.0]), order=2, seed=0)
+>>> r.passed, any(n.startswith("second order: passed") for n in r.notes)
+(True, True)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..engine.api import _arg_names, _pullback, pullback
+from ..engine.tape import Tape, resolve
+from ..fd import FiniteDifferenceMethod
+from ..tree import flatten, map_leaves, unflatten
+from .problem import FunctionProblem, Problem, get_path
+from .result import CheckResult, Failure
+from .structural import compare_primal, deep_copy_args
+
+__all__ = ["SecondOrder", "check_pullback", "rule_pullback_function",
+           "function_pullback_function", "ORDERS", "validate_order"]
+
+#: The orders a check can be asked for.
+ORDERS = (1, 2)
+
+#: How the second-order check names the pullback's output in its messages.
+OUT_NAME = "back(dy)"
+
+
+def validate_order(order: Any) -> int:
+    """``order`` as an int, or a ``ValueError`` saying which orders exist.
+
+    >>> validate_order(2)
+    2
+    >>> validate_order(3)
+    Traceback (most recent call last):
+    ...
+    ValueError: order must be 1 or 2, got 3
+    """
+    if isinstance(order, bool) or order not in ORDERS:
+        raise ValueError(f"order must be 1 or 2, got {order!r}")
+    return int(order)
+
+
+@dataclass
+class SecondOrder:
+    """What the second-order check found: failures (messages start with ``second order:``),
+    notes, and its cost (evaluations and pullbacks of ``P``, seconds)."""
+
+    failures: list[Failure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+    evaluations: int = 0
+    pullbacks: int = 0
+    seconds: float = 0.0
+    mode: str | None = None
+    max_error: float = 0.0
+    tolerance: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not any(f.kind not in ("kink",) for f in self.failures)
+
+    def cost(self) -> str:
+        """``"full mode, 40 evaluations, 9 pullbacks, 0.01 s"``."""
+        head = f"{self.mode} mode, " if self.mode else ""
+        return (f"{head}{self.evaluations} evaluations, {self.pullbacks} pullbacks, "
+                f"{self.seconds:.3g} s")
+
+
+# -- the pullback as a function ---------------------------------------------------------------
+
+
+def _dy_leaves(dy: Any) -> tuple[list, Any, list[int]]:
+    """The floating leaves of a cotangent ``dy``, its structure, and their positions."""
+    leaves, spec = flatten(dy)
+    where = [i for i, v in enumerate(leaves)
+             if isinstance(v, (np.ndarray, np.generic, float)) and np.result_type(v).kind == "f"]
+    return leaves, spec, where
+
+
+def _dy_names(spec_leaves: list, where: list[int]) -> list[str]:
+    if len(spec_leaves) == 1:
+        return ["dy"]
+    return [f"dy[{i}]" for i in where]
+
+
+def _rebuild_dy(leaves: list, spec: Any, where: list[int], values: tuple) -> Any:
+    new = list(leaves)
+    for i, v in zip(where, values):
+        new[i] = v
+    if len(new) == 1 and spec.kind is None:
+        return new[0]
+    return unflatten(spec, new)
+
+
+def rule_pullback_function(problem: Any, dy: Any) -> tuple[Callable, tuple, list[str]]:
+    """``P(*leaves, *dy_leaves)``: the cotangents ``rule``'s pullback gives its float inputs.
+
+    ``problem`` is the first-order :class:`~adcheck.check.problem.RuleProblem` (its rule,
+    arguments and differentiable leaves); ``dy`` is an output cotangent in the output's
+    structure. Returns ``P``, the point ``P`` is checked at, and the names of its arguments
+    (the rule's input names, then ``dy``). Arguments that are not differentiable (axes,
+    integers, shapes) are constants inside ``P``; so are non-floating output cotangents.
+
+    >>> from adcheck.check.problem import RuleProblem
+    >>> rule = lambda x: (np.sin(x), lambda dy: (dy * np.cos(x),))
+    >>> p = RuleProblem(np.sin, rule, (np.array([0.0, 1.0]),), {}, back=rule(0)[1])
+    >>> P, point, names = rule_pullback_function(p, np.array([2.0, 1.0]))
+    >>> names, P(*point).round(3).tolist()
+    (['x', 'dy'], [2.0, 0.54])
+    """
+    leaves = list(problem.leaves)
+    values = [np.asarray(problem.arg_leaves[lf.position][lf.item]) if lf.item is not None
+              else problem.args[lf.position] for lf in leaves]
+    dy_all, dy_spec, dy_where = _dy_leaves(dy)
+    k = len(leaves)
+
+    def P(*inputs: Any) -> Any:
+        args = list(problem.args)
+        trees: dict[int, list] = {}
+        for leaf, v in zip(leaves, inputs[:k]):
+            if leaf.item is None:
+                args[leaf.position] = v
+            else:
+                flat = trees.setdefault(leaf.position, list(problem.arg_leaves[leaf.position]))
+                flat[leaf.item] = v
+        for pos, flat in trees.items():
+            args[pos] = unflatten(problem.specs[pos], flat)
+        _, back = problem.rule(*args, **problem.kwargs)
+        grads = back(_rebuild_dy(dy_all, dy_spec, dy_where, inputs[k:]))
+        if isinstance(grads, list):
+            grads = tuple(grads)
+        if not isinstance(grads, tuple):
+            raise TypeError(f"the pullback returned {type(grads).__name__}, not a tuple")
+        grads = resolve(grads)
+        out = []
+        for leaf in leaves:
+            g = grads[leaf.position]
+            if leaf.item is not None and g is not None:
+                g = get_path(g, problem.key_paths[leaf.position][leaf.item])
+            out.append(g)
+        return out[0] if len(out) == 1 else tuple(out)
+
+    point = tuple(values) + tuple(dy_all[i] for i in dy_where)
+    names = [leaf.path for leaf in leaves] + _dy_names(dy_all, dy_where)
+    return P, point, names
+
+
+def function_pullback_function(f: Callable, problem: Any, dy: Any
+                               ) -> tuple[Callable, tuple, list[str]]:
+    """``P(*args, *dy_leaves) = adcheck.pullback(f, *args)[1](dy)``: the engine's pullback of
+    ``f`` as a function of ``f``'s arguments and of the cotangent (for ``gradcheck``).
+
+    >>> import adcheck as ad
+    >>> from adcheck.check.problem import FunctionProblem
+    >>> f = lambda x: np.sin(x) * x
+    >>> x = np.array([1.0])
+    >>> p = FunctionProblem(f, (x,), f(x), None, ["x"])
+    >>> P, point, names = function_pullback_function(f, p, np.array([1.0]))
+    >>> names, P(*point)[0].round(4).tolist()
+    (['x', 'dy'], [1.3818])
+    """
+    dy_all, dy_spec, dy_where = _dy_leaves(dy)
+    k = len(problem.args)
+
+    def P(*inputs: Any) -> Any:
+        _, back = pullback(f, *inputs[:k])
+        return back(_rebuild_dy(dy_all, dy_spec, dy_where, inputs[k:]))
+
+    point = tuple(problem.args) + tuple(dy_all[i] for i in dy_where)
+    names = _arg_names(f, k) + _dy_names(dy_all, dy_where)
+    return P, point, names
+
+
+# -- the check ---------------------------------------------------------------------------------
+
+
+def _prefixed(failures: list[Failure]) -> list[Failure]:
+    out = []
+    for f in failures:
+        message = f.message if f.message.startswith("second order") else (
+            f"second order: {f.message}")
+        out.append(Failure(f.kind, message, argument=None, index=f.index, expected=f.expected,
+                           got=f.got, path=f.path, tolerance=f.tolerance))
+    return out
+
+
+def check_pullback(P: Callable, point: tuple, names: list[str], name: str, *,
+                   mode: str = "auto", fdm: FiniteDifferenceMethod | None = None,
+                   atol: float | None = None, rtol: float | None = None,
+                   rng: np.random.Generator | None = None, seed: int = 0,
+                   nondet_tol: float | None = None, localise: bool = True) -> SecondOrder:
+    """Differentiate ``P`` with the engine and compare with finite differences of ``P``.
+
+    ``P(*point)`` is a pullback as a function (see :func:`rule_pullback_function`); ``names``
+    name its arguments in messages. Returns a :class:`SecondOrder` (never raises for a wrong
+    rule: an error while differentiating ``P`` is a failure that says what raised).
+
+    >>> rule = lambda x: (np.exp(x), lambda dy: (dy * np.exp(x),))
+    >>> P = lambda x, dy: rule(x)[1](dy)[0]
+    >>> check_pullback(P, (np.array([0.5]), np.array([1.0])), ["x", "dy"], "exp").passed
+    True
+    """
+    from .check_adjoint import _finish
+    from .localise import first_wrong_rule
+
+    start = time.perf_counter()
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    out = SecondOrder()
+    tape = Tape(record_source=True)
+    try:
+        with np.errstate(all="ignore"):
+            y, back, _ = _pullback(P, point, False, tape)
+        _name_inputs(tape, point, names)
+    except Exception as exc:  # noqa: BLE001  (what the engine refused is the finding)
+        out.failures.append(Failure(
+            "error", f"second order: the pullback of {name} cannot be differentiated "
+            f"(run on traced inputs and cotangent, it raised {type(exc).__name__}: {exc})"))
+        out.seconds = time.perf_counter() - start
+        return out
+    try:
+        with np.errstate(all="ignore"):
+            expected = P(*deep_copy_args(point, {})[0])
+    except Exception as exc:  # noqa: BLE001
+        out.failures.append(Failure("error", f"second order: the pullback of {name} raised "
+                                    f"{type(exc).__name__}: {exc}"))
+        out.seconds = time.perf_counter() - start
+        return out
+    primal = compare_primal(y, expected)
+    for f in primal:
+        f.message = (f"the pullback gives other cotangents on traced inputs than on plain "
+                     f"ones: {f.message}")
+    out.failures += primal
+    try:
+        problem: Problem = FunctionProblem(P, point, expected, back, names,
+                                           f"pullback of {name}")
+    except Exception as exc:  # noqa: BLE001
+        out.failures.append(Failure("error", f"cannot evaluate the pullback of {name} at "
+                                    f"these inputs: {type(exc).__name__}: {exc}"))
+        out.seconds = time.perf_counter() - start
+        return _finished(out)
+    problem.out_name = OUT_NAME
+    result = CheckResult(passed=False, kind="second order", name=name)
+    _finish(result, problem, rng, mode, fdm, atol, rtol, (), saved=None, nondet_tol=nondet_tol)
+    out.failures += result.failures
+    out.notes += result.notes
+    out.mode = result.mode
+    out.max_error, out.tolerance = result.max_error, result.tolerance
+    out.evaluations, out.pullbacks = result.evaluations, result.pullbacks
+    if localise and not out.passed and tape.entries:
+        found = first_wrong_rule(tape, mode=mode, fdm=fdm, atol=atol, rtol=rtol, seed=seed)
+        if found is not None:
+            loc, _, _ = found
+            out.details.append(
+                f"second order: the pullback of {name} calls {loc.rule} (line {loc.line} of "
+                f"its Wengert list: {loc.wengert}), whose own rule is wrong; it is defined at "
+                f"{loc.rule_source}")
+    out.seconds = time.perf_counter() - start
+    return _finished(out)
+
+
+def _name_inputs(tape: Tape, point: tuple, names: list[str]) -> None:
+    """Name ``P``'s traced inputs on its tape as the report does (``x``, ``dy``), when each
+    argument is one array (``_pullback`` can only name them ``x1``, ``x2``, ...)."""
+    if any(type(a) in (list, tuple, dict) for a in point) or len(tape.names) != len(point):
+        return
+    for slot, name in zip(sorted(tape.names), names):
+        tape.names[slot] = name
+
+
+def _finished(out: SecondOrder) -> SecondOrder:
+    out.failures = _prefixed(out.failures)
+    out.notes = [n if n.startswith("second order") else f"second order: {n}" for n in out.notes]
+    return out
+
+
+def add_to_result(result: CheckResult, found: SecondOrder) -> None:
+    """Put what the second-order check found into a first-order ``result`` (and decide it)."""
+    result.failures += found.failures
+    result.notes += found.notes
+    result.details += found.details
+    result.evaluations += found.evaluations
+    result.pullbacks += found.pullbacks
+    cost = result.second_order or {"examples": 0, "evaluations": 0, "pullbacks": 0,
+                                   "seconds": 0.0}
+    cost["examples"] += 1
+    cost["evaluations"] += found.evaluations
+    cost["pullbacks"] += found.pullbacks
+    cost["seconds"] += found.seconds
+    result.second_order = cost
+    verdict = "passed" if found.passed else "FAILED"
+    errors = (f"max |error| {found.max_error:.3g} within {found.tolerance:.3g}, "
+              if found.passed and found.mode else "")
+    result.notes.append(f"second order: {verdict} (the pullback's own pullback against finite "
+                        f"differences of back(x, dy); {errors}{found.cost()})")
+    result.decide()
+
+
+def second_order_of_rule(result: CheckResult, problem: Any, *, cotangents: tuple = (),
+                         mode: str = "auto", fdm: FiniteDifferenceMethod | None = None,
+                         atol: float | None = None, rtol: float | None = None, seed: int = 0,
+                         nondet_tol: float | None = None,
+                         full_max: int | None = None) -> None:
+    """Check a rule's pullback at order 2 and add the findings to its first-order ``result``.
+
+    ``problem`` is the first-order :class:`~adcheck.check.problem.RuleProblem`. The
+    cotangent ``Δ`` at which ``P(x, Δ)`` is checked is the first of ``cotangents`` (the one
+    ``verify`` drew) or a random one. Not run when the first order failed (its report comes
+    first), nor for a rule without differentiable inputs or outputs. With ``mode="auto"``,
+    ``P`` is checked in fast mode when it has more than ``full_max`` input entries.
+    """
+    if result.verdict == "fail":
+        result.notes.append("second order: not checked, the first order failed")
+        return
+    if problem.n == 0 or problem.m == 0:
+        result.notes.append("second order: nothing to check (no differentiable input or "
+                            "output)")
+        return
+    rng = np.random.default_rng([seed, 2])
+    flat = cotangents[0] if cotangents else rng.standard_normal(problem.m)
+    problem = _in_float64(problem, result)
+    dy = problem.output_cotangent(np.asarray(flat, dtype=np.float64))
+    P, point, names = rule_pullback_function(problem, dy)
+    if mode == "auto" and full_max is not None:
+        entries = problem.n + problem.m
+        mode = "fast" if entries > full_max else mode
+    found = check_pullback(P, point, names, problem.name, mode=mode, fdm=fdm, atol=atol,
+                           rtol=rtol, rng=rng, seed=seed, nondet_tol=nondet_tol)
+    add_to_result(result, found)
+
+
+def _widen(leaf: Any) -> Any:
+    if (isinstance(leaf, (np.ndarray, np.floating)) and leaf.dtype.kind == "f"
+            and leaf.dtype.itemsize < 8):
+        return np.asarray(leaf, dtype=np.float64) if isinstance(leaf, np.ndarray) else (
+            np.float64(leaf))
+    return leaf
+
+
+def _in_float64(problem: Any, result: CheckResult) -> Any:
+    """The rule's problem at the float64 values of its float32/float16 inputs (a note says
+    so), or ``problem`` itself when every input is float64 or the rule refuses float64.
+
+    Second order is about whether the pullback can be differentiated at all; the rounding of
+    a low-precision pullback is the first-order check's business (with its allowance), and
+    finite differences of a float32 pullback would measure float32 noise.
+    """
+    from .problem import RuleProblem, parameter_names
+    from .rounding import low_precision
+
+    low = low_precision(problem)
+    if low is None:
+        return problem
+    wide_args = tuple(map_leaves(_widen, a) for a in problem.args)
+    try:
+        with np.errstate(all="ignore"):
+            wide = RuleProblem(problem.fn, problem.rule, wide_args, problem.kwargs,
+                               name=problem.name,
+                               arg_names=parameter_names([problem.rule, problem.fn],
+                                                         len(wide_args)))
+        if [o.shape for o in wide.out_leaves] != [o.shape for o in problem.out_leaves]:
+            return problem
+    except Exception:  # noqa: BLE001  (a rule that takes float32 only: checked as it is)
+        return problem
+    result.notes.append(f"second order: checked at the float64 values of the {low.name} "
+                        "inputs (the rounding of the pullback is the first-order check's)")
+    return wide
+
+
+def second_order_of_function(result: CheckResult, f: Callable, problem: Any, tape: Any, *,
+                             mode: str = "auto", fdm: FiniteDifferenceMethod | None = None,
+                             atol: float | None = None, rtol: float | None = None,
+                             seed: int = 0, nondet_tol: float | None = None,
+                             localise: bool = True) -> None:
+    """``gradcheck(order=2)``: check the engine's pullback of ``f`` at order 2, add the
+    findings to ``result``; on a failure name the first rule on ``tape`` (``f``'s first-order
+    recording) that fails its own second-order check at the values it saw."""
+    if result.verdict == "fail":
+        result.notes.append("second order: not checked, the first order failed")
+        return
+    if problem.n == 0 or problem.m == 0:
+        result.notes.append("second order: nothing to check (no differentiable input or "
+                            "output)")
+        return
+    rng = np.random.default_rng([seed, 2])
+    dy = problem.output_cotangent(rng.standard_normal(problem.m))
+    P, point, names = function_pullback_function(f, problem, dy)
+    found = check_pullback(P, point, names, result.name, mode=mode, fdm=fdm, atol=atol,
+                           rtol=rtol, rng=rng, seed=seed, nondet_tol=nondet_tol,
+                           localise=False)
+    if localise and not found.passed:
+        culprit = first_rule_wrong_at_order_2(tape, mode=mode, fdm=fdm, atol=atol, rtol=rtol,
+                                              seed=seed)
+        if culprit is not None:
+            line, wengert, checked = culprit
+            result.location = checked.location
+            found.details.append(f"second order: localised to line {line} of the Wengert "
+                                 f"list, {wengert}; that rule on its own at order 2:")
+            found.details += ["  | " + text for text in checked.report().splitlines()]
+        elif tape.entries:
+            found.notes.append(
+                f"second order: each of the {len(tape.entries)} rules on the tape passed its "
+                "own second-order check at the values it saw")
+    add_to_result(result, found)
+
+
+def first_rule_wrong_at_order_2(tape: Any, *, mode: str = "auto",
+                                fdm: FiniteDifferenceMethod | None = None,
+                                atol: float | None = None, rtol: float | None = None,
+                                seed: int = 0) -> tuple[int, str, CheckResult] | None:
+    """The first rule on ``tape`` that fails ``check_adjoint(order=2)`` at the values it saw:
+    ``(line, Wengert text, its result)``, or None."""
+    from ..engine.tracer import strip
+    from .check_adjoint import run_rule_check
+
+    lines = tape.lines()
+    for k, entry in enumerate(tape.entries):
+        rule = entry.rule
+        if not getattr(rule, "higher_order", True):
+            continue
+        args = tuple(strip(a) for a in entry.args)
+        kwargs = {key: strip(v) for key, v in entry.kwargs.items()}
+        checked = run_rule_check(entry.fn, rule.rule, args, kwargs, mode=mode, fdm=fdm,
+                                 atol=atol, rtol=rtol, seed=seed + k, name=rule.name,
+                                 location=rule.source, order=2)
+        if not checked.passed:
+            return k + 1, lines[k] if k < len(lines) else rule.name, checked
+    return None
+
+
+def cost_note(cost: dict, examples: int) -> str:
+    """The note ``verify(order=2)`` adds: at how many examples the second order was checked,
+    and what it cost.
+
+    >>> cost_note({"examples": 3, "evaluations": 120, "pullbacks": 30, "seconds": 0.25}, 4)
+    'second order: checked at 3 of 4 examples (120 evaluations, 30 pullbacks, 0.25 s)'
+    """
+    return (f"second order: checked at {cost['examples']} of {examples} examples "
+            f"({cost['evaluations']} evaluations, {cost['pullbacks']} pullbacks, "
+            f"{cost['seconds']:.3g} s)")
