@@ -82,6 +82,9 @@ _MAX_STEP_GROWTH = 1000.0
 # at most this many times.
 _REFINE_WHEN = 4.0
 _MAX_REFINEMENTS = 5
+# An output below this many round-offs of the line's largest moving output is taken to be as
+# noisy as that output (see _coupled_floor).
+_COUPLED = 1024.0
 
 
 @dataclass
@@ -133,7 +136,9 @@ def estimate_lines(
     coefs = s.coefs[None, :, None]
     scale = h[:, None] ** s.q
     values = _combine(coefs, samples, lines.f0) / scale
-    round_off = m.factor * lines.eps[:, None] * np.abs(coefs * samples).sum(axis=1) / scale
+    combined = np.abs(coefs * samples).sum(axis=1)
+    coupled = _coupled_floor(samples, lines.f0, lines.eps) * np.abs(s.coefs).sum()
+    round_off = m.factor * lines.eps[:, None] * np.maximum(combined, coupled) / scale
     if bound is None:
         bound = m.condition * np.abs(samples).max(axis=1)
     truncation = s.trunc_constant * bound * h[:, None] ** (s.p - s.q)
@@ -230,7 +235,27 @@ def _pth_derivative_bound(
         part = samples[:, start : start + window.p]
         estimate = _combine(window.coefs[None, :, None], part, lines.f0) / scale
         bound = np.maximum(bound, np.abs(estimate))
-    return bound, np.abs(samples).max(axis=1)
+    size = np.abs(samples).max(axis=1)
+    return bound, np.maximum(size, _coupled_floor(samples, lines.f0, lines.eps[rows]))
+
+
+def _coupled_floor(samples: np.ndarray, f0: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """Per output, the size whose round-off an output at the round-off level of the line's
+    largest moving output carries: that largest size, for such outputs, else 0.
+
+    The off-diagonal of ``pinv(0.5·I + 1e-17 noise)`` is 1e-17, but it is computed from
+    entries near 2 and is as noisy as they are (about 1e-16), not as ``eps·1e-17``. Taken at
+    its own size, its noise looked like a fifth derivative of 1e70, the step collapsed to
+    1e-13 and the bounds claimed 1e-15 for an estimate 4 off. An output far larger than
+    ``eps`` times the largest one keeps its own size; so does an output on a line where the
+    large outputs do not move (``exp`` at ``[-43, 0]`` along the first input).
+    """
+    size = np.abs(samples).max(axis=1)
+    moving = (samples != f0).any(axis=1)
+    peak = np.where(moving, size, 0.0).max(axis=1, initial=0.0)[:, None]
+    with np.errstate(invalid="ignore", over="ignore"):
+        at_noise = size < _COUPLED * eps[:, None] * peak
+    return np.where(at_noise, peak, 0.0)
 
 
 def _combine(coefs: np.ndarray, samples: np.ndarray, f0: np.ndarray) -> np.ndarray:

@@ -1,0 +1,87 @@
+"""Outputs and cotangents at the rounding level of the values they are computed from.
+
+Two false alarms on correct float64 rules, each with the input that showed it:
+
+- ``pinv`` of ``±0.5·I`` plus 1e-17 noise: an output entry of 1e-17 is as noisy as the
+  entries near 2 it is computed from. Taken at its own size, its noise set the step of the
+  whole column (1e-13) and the error bounds claimed 1e-15 for estimates off by 4.
+- a cotangent whose exact value is 0 (the textbook ``var`` rule at a constant vector, the
+  pullback of ``lstsq``'s residuals at an exact fit) comes out as a few ulps of the rule's
+  intermediates, which no relative tolerance covers.
+
+Wrong rules at the same inputs must still fail.
+"""
+
+import numpy as np
+import pytest
+
+import adcheck as ad
+from adcheck.fd import central_fdm
+from adcheck.fd.jacobian import jacobian as fd_jacobian
+
+PINV_2 = np.array([[5.000000000000000e-01, -2.669251111051656e-18],
+                   [-2.669251111051656e-18, 5.000000000000000e-01]])
+PINV_3 = np.array([[-5.0000000000000011e-01, 0.0, 0.0],
+                   [-4.6737510341230303e-18, -5.0000000000000000e-01, 0.0],
+                   [2.3303410032932484e-17, 1.1255360001308930e-17, -5.0000000000000011e-01]])
+
+
+def test_pinv_near_a_multiple_of_the_identity_passes():
+    assert ad.check_adjoint(np.linalg.pinv, PINV_2, mode="full").passed
+    assert ad.check_adjoint(np.linalg.pinv, PINV_3, hermitian=True, mode="full").passed
+
+
+def test_finite_differences_of_noise_level_outputs_keep_a_sound_step():
+    # d pinv(S)/d a[1, 0] for the symmetric S eigh reads from the lower triangle: -4 at
+    # entries [0, 1] and [1, 0] (S = -0.5·I, dS = e10 + e01, dY = -Y dS Y = -4 dS).
+    def f(a):
+        return np.linalg.pinv(a.reshape(3, 3), hermitian=True).ravel()
+
+    jac = fd_jacobian(central_fdm(5, 1), f, PINV_3.ravel())[0]
+    column = jac[:, 3]
+    assert column[1] == pytest.approx(-4.0, rel=1e-6)
+    assert column[3] == pytest.approx(-4.0, rel=1e-6)
+    assert np.all(np.abs(np.delete(column, [1, 3])) < 1e-6)
+
+
+def test_a_wrong_pinv_rule_at_the_same_input_still_fails():
+    with ad.scoped_rules():
+        @ad.adjoint(np.linalg.pinv)
+        def _(a, **kw):
+            y = np.linalg.pinv(a, **kw)
+            return y, lambda dy: (-(y.T @ dy @ y.T) * 1.001,)
+
+        result = ad.check_adjoint(np.linalg.pinv, PINV_2, raise_exception=False)
+    assert result.verdict == "fail"
+
+
+def _var_primitive(offset: float):
+    @ad.primitive
+    def textbook_var(x):
+        return np.var(x)
+
+    @ad.adjoint(textbook_var)
+    def _(x):
+        mean = np.mean(x)
+        return textbook_var(x), lambda dy: (dy * (2 * (x - mean) / x.size + offset),)
+
+    return textbook_var
+
+
+def test_textbook_var_at_a_constant_vector_passes():
+    # the rule gives about -5.9e-16 where the truth is exactly 0 (rounding of the mean)
+    x = np.full(3, 5.868559668879664)
+    assert ad.check_adjoint(_var_primitive(0.0), x).passed
+
+
+@pytest.mark.parametrize("offset", [1e-13, 1e-14])
+def test_a_var_rule_off_by_ten_ulps_fails_there(offset):
+    x = np.full(3, 5.868559668879664)
+    result = ad.check_adjoint(_var_primitive(offset), x, raise_exception=False)
+    assert result.verdict == "fail"
+    assert result.max_error == pytest.approx(offset, rel=0.2)
+
+
+def test_lstsq_residuals_at_an_exact_fit_pass():
+    a, b = np.array([[1.25], [0.0]]), np.array([[0.75], [0.0]])
+    assert ad.check_adjoint(np.linalg.lstsq, a, b, rcond=None).passed
