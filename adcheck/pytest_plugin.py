@@ -30,7 +30,8 @@ a folder; repeatable, or listed under ``adcheck_verify`` in the ini file) adds a
 A target that fails to import is a collection error, as a test module that fails would be.
 
 Options: ``--adcheck-max-examples``, ``--adcheck-inconclusive=fail|warn`` (what a check the
-finite differences cannot decide does to the test) and ``--adcheck-seed``. Seeds are
+finite differences cannot decide does to the test), ``--adcheck-order=2`` (rule items and
+the fixtures check second derivatives too) and ``--adcheck-seed``. Seeds are
 deterministic by default, so a suite cannot pass by luck: a rule item and the ``verify``
 fixture use a seed derived from the rule's name, the ``gradcheck`` and ``check_adjoint``
 fixtures one derived from the test's id (the same in every run and process).
@@ -81,6 +82,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--adcheck-seed", type=_seed_option, default=None, metavar="SEED|random",
         help="seed for adcheck's checks: an integer, or 'random' to explore (default: "
              "--hypothesis-seed, else one derived from each rule's name or test's id)",
+    )
+    group.addoption(
+        "--adcheck-order", type=int, choices=[1, 2], default=1, metavar="1|2",
+        help="2: adcheck's checks (rule items and the fixtures) also check second derivatives "
+             "through each rule (default: 1)",
     )
     group.addoption(
         "--adcheck-inconclusive", choices=["fail", "warn"], default="fail",
@@ -162,11 +168,21 @@ def _options(config: pytest.Config) -> VerifyOptions:
     from adcheck.cli.run import VerifyOptions
 
     return VerifyOptions(seed=_seed(config), settings=_hypothesis_settings(config),
-                         inconclusive=_inconclusive(config))
+                         inconclusive=_inconclusive(config), order=_order(config))
 
 
 def _inconclusive(config: pytest.Config) -> str:
     return config.getoption("adcheck_inconclusive", None) or "fail"
+
+
+def _order(config: pytest.Config) -> int:
+    return config.getoption("adcheck_order", None) or 1
+
+
+def _order_default(config: pytest.Config) -> int | None:
+    """``order`` for the fixtures: 2 with ``--adcheck-order=2``, else left to the check."""
+    order = _order(config)
+    return order if order != 1 else None
 
 
 # -- fixtures --------------------------------------------------------------------------------
@@ -208,7 +224,8 @@ def gradcheck(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Ca
     from adcheck import check
 
     return _failing_with_report(pytestconfig, check.gradcheck, seed=_test_seed(request),
-                                inconclusive=_inconclusive(pytestconfig))
+                                inconclusive=_inconclusive(pytestconfig),
+                                order=_order_default(pytestconfig))
 
 
 @pytest.fixture
@@ -223,7 +240,8 @@ def check_adjoint(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -
     from adcheck import check
 
     return _failing_with_report(pytestconfig, check.check_adjoint, seed=_test_seed(request),
-                                inconclusive=_inconclusive(pytestconfig))
+                                inconclusive=_inconclusive(pytestconfig),
+                                order=_order_default(pytestconfig))
 
 
 @pytest.fixture
@@ -243,7 +261,8 @@ def verify(pytestconfig: pytest.Config) -> Callable:
 
     options = _options(pytestconfig)
     run = _failing_with_report(pytestconfig, check.verify, seed=options.seed,
-                               inconclusive=options.inconclusive)
+                               inconclusive=options.inconclusive,
+                               order=_order_default(pytestconfig))
 
     def verify_with_profile(*args: Any, **kwargs: Any) -> Any:
         if "max_examples" not in kwargs:
@@ -362,6 +381,8 @@ class RuleItem(pytest.Item):
             max_examples = self.config.getoption("adcheck_max_examples", None)
             if max_examples is not None:
                 replay += f" --adcheck-max-examples={max_examples}"
+            if self.options.order != 1:
+                replay += f" --adcheck-order={self.options.order}"
             header = f"adjoint rule {o.name} ({o.location or '?'}): {o.status}"
             return "\n".join([header, *detail_lines(o, replay)])
         return super().repr_failure(excinfo, style=style)

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import inspect
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,6 +43,7 @@ __all__ = [
     "primitive",
     "nondifferentiable",
     "lookup",
+    "register_lazily",
     "rules",
     "scoped_rules",
     "is_primitive",
@@ -161,6 +164,39 @@ _user: dict[Any, Rule] = {}
 _active: dict[Any, Rule] = {}
 # Functions whose output carries no derivative (comparisons, floor, argmax, ...).
 _nondiff: set[Any] = set()
+# Rule modules registered when first needed (see register_lazily): subject -> rule module.
+_lazy: dict[str, str] = {}
+_lazy_lock = threading.RLock()
+
+
+def register_lazily(subject: str, rule_module: str) -> None:
+    """Register the rules of ``rule_module`` only once the module ``subject`` is imported.
+
+    ``import adcheck`` then costs nothing for a library the user never imports (scipy takes
+    0.7 s). The rules are registered at the first lookup that misses after ``subject`` was
+    imported (a user calling ``scipy.special.erf`` has imported it), and whenever every
+    rule is listed (:func:`rules`, :func:`builtin_rules`).
+
+    >>> import scipy.special
+    >>> lookup(scipy.special.erf).name  # registered by this lookup if not before
+    'erf'
+    """
+    _lazy[subject] = rule_module
+
+
+def _load_lazy(everything: bool = False) -> None:
+    """Import the deferred rule modules whose subject is imported (all with ``everything``)."""
+    due = [s for s in _lazy if everything or s in sys.modules]
+    if not due:
+        return
+    with _lazy_lock:  # another thread's miss waits here until the rules are registered
+        for subject in due:
+            module = _lazy.get(subject)
+            if module is not None:
+                try:
+                    importlib.import_module(module)
+                finally:  # popped only once registered: a miss without it may retry at once
+                    _lazy.pop(subject, None)
 
 
 def lookup(fn: Any) -> Rule | None:
@@ -169,7 +205,11 @@ def lookup(fn: Any) -> Rule | None:
     >>> lookup(np.sin).name
     'sin'
     """
-    return _active.get(fn)
+    rule = _active.get(fn)
+    if rule is None and _lazy:
+        _load_lazy()
+        rule = _active.get(fn)
+    return rule
 
 
 def rules(include_builtin: bool = True) -> list[Rule]:
@@ -180,6 +220,7 @@ def rules(include_builtin: bool = True) -> list[Rule]:
     """
     out = list(_user.values())
     if include_builtin:
+        _load_lazy(everything=True)
         out += [r for f, r in _builtin.items() if f not in _user]
     return out
 
@@ -190,6 +231,7 @@ def builtin_rules() -> list[Rule]:
     >>> any(r.name == "matmul" for r in builtin_rules())
     True
     """
+    _load_lazy(everything=True)
     return list(_builtin.values())
 
 
@@ -250,7 +292,10 @@ def adjoint(
     def register(rule: Callable) -> Callable:
         entry = Rule(fn, rule, domain, builtin, higher_order)
         (_builtin if builtin else _user)[fn] = entry
-        _refresh()
+        # One key changes: no moment without rules for another thread, which may be tracing
+        # while rules are registered lazily.
+        if not builtin or fn not in _user:
+            _active[fn] = entry
         return rule
 
     return register
@@ -265,6 +310,8 @@ def nondifferentiable(*fns: Any) -> None:
 
 
 def is_nondifferentiable(fn: Any) -> bool:
+    if fn not in _nondiff and _lazy:
+        _load_lazy()
     return fn in _nondiff
 
 

@@ -1,0 +1,335 @@
+"""Second-order checks (``order=2``): rules right in value but whose pullback cannot be
+differentiated correctly are caught and named; correct rules pass; CLI and plugin options.
+
+Expected numbers are analytic second derivatives: for ``y = sin(x)`` the pullback is
+``P(x, dy) = dy·cos(x)``, so ``∂P/∂x = -dy·sin(x)`` and ``∂P/∂dy = cos(x)``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from adcheck.cli.main import cli
+from click.testing import CliRunner
+
+import adcheck as ad
+from adcheck import registry
+from adcheck.check.check_adjoint import run_rule_check
+
+X = np.array([0.5, -1.2])
+DY = np.array([0.75, -1.5])
+
+
+@pytest.fixture
+def mysin():
+    """A fresh primitive computing sin, with no rule yet (rules are scoped to the test)."""
+    with ad.scoped_rules():
+
+        @ad.primitive
+        def mysin(x):
+            return np.sin(x)
+
+        yield mysin
+
+
+def second_order_failures(result) -> list:
+    return [f for f in result.failures if f.message.startswith("second order")]
+
+
+def check_at_dy(fn, x=X, dy=DY, **kw):
+    """``check_adjoint(order=2)`` at a known output cotangent ``dy`` (so that the expected
+    second derivatives can be written down)."""
+    rule = registry.lookup(fn)
+    return run_rule_check(fn, rule.rule, (x,), {}, seed=0, cotangents=(dy,), order=2, **kw)
+
+
+# -- correct rules pass ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", [np.sin, np.exp, np.tanh])
+def test_correct_unary_rules_pass_at_order_2_and_report_the_cost(fn):
+    r = ad.check_adjoint(fn, X, order=2, seed=0)
+    assert r.passed, r.report()
+    assert r.second_order["examples"] == 1
+    assert r.second_order["evaluations"] > 0 and r.second_order["seconds"] > 0
+    assert any(n.startswith("second order: passed") for n in r.notes)
+    first = ad.check_adjoint(fn, X, order=1, seed=0)
+    assert first.second_order is None
+    assert r.evaluations > first.evaluations  # the second order's cost is counted in
+
+
+def test_matmul_passes_at_order_2():
+    a = np.array([[1.0, -2.0, 0.5], [0.25, 3.0, -1.0]])
+    b = np.array([[0.5, 1.0], [-1.5, 2.0], [1.0, 0.75]])
+    r = ad.check_adjoint(np.matmul, a, b, order=2, seed=0)
+    assert r.passed, r.report()
+    assert r.second_order["evaluations"] > 0
+
+
+def test_a_custom_rule_with_a_twice_differentiable_pullback_passes(mysin):
+    @ad.adjoint(mysin)
+    def _(x):
+        return mysin(x), lambda dy: (dy * np.cos(x),)
+
+    r = ad.check_adjoint(mysin, X, order=2, seed=0)
+    assert r.passed, r.report()
+    # and the engine's second derivative through it is the analytic one
+    h = ad.hessian(lambda x: mysin(x).sum(), X)
+    np.testing.assert_allclose(h, np.diag(-np.sin(X)), rtol=1e-12)
+
+
+def test_float32_inputs_are_checked_at_second_order_in_float64():
+    r = ad.check_adjoint(np.tanh, np.array([0.5, -2.0], np.float32), order=2, seed=0)
+    assert r.passed, r.report()
+    assert any("float64 values of the float32 inputs" in n for n in r.notes)
+
+
+# -- second-order-only bugs are caught -------------------------------------------------------
+
+
+def test_a_pullback_using_math_cos_of_a_plain_float_fails_clearly(mysin):
+    @ad.adjoint(mysin)
+    def _(x):
+        return mysin(x), lambda dy: (dy * math.cos(x),)
+
+    assert ad.check_adjoint(mysin, 0.5, seed=0).passed  # right in value
+    r = ad.check_adjoint(mysin, 0.5, order=2, seed=0, raise_exception=False)
+    assert not r.passed and r.verdict == "fail"
+    [f] = second_order_failures(r)
+    assert f.kind == "error"
+    assert f.message.startswith("second order: the pullback of mysin cannot be differentiated")
+    assert "float() of a traced value" in f.message
+
+
+def test_a_pullback_that_calls_np_asarray_leaves_the_tape_and_fails(mysin):
+    @ad.adjoint(mysin)
+    def _(x):
+        return mysin(x), lambda dy: (dy * np.cos(np.asarray(x)),)
+
+    assert ad.check_adjoint(mysin, X, seed=0).passed
+    with pytest.raises(ad.GradientMismatch, match="second order: the pullback of mysin"):
+        ad.check_adjoint(mysin, X, order=2, seed=0)
+    r = ad.check_adjoint(mysin, X, order=2, seed=0, raise_exception=False)
+    [f] = second_order_failures(r)
+    assert f.kind == "error" and "np.asarray" in f.message
+
+
+def test_a_pullback_using_a_constant_copy_of_x_is_caught_with_the_analytic_numbers(mysin):
+    @ad.adjoint(mysin)
+    def _(x):
+        x_const = np.round(x, 14)  # equal to x in value, but a constant on the tape
+        return mysin(x), lambda dy: (dy * np.cos(x_const),)
+
+    assert ad.check_adjoint(mysin, X, seed=0).passed
+    r = check_at_dy(mysin)
+    assert not r.passed
+    wrong = {f.path: f for f in second_order_failures(r) if f.kind == "value"}
+    assert set(wrong) == {"x[0]", "x[1]"}  # ∂P/∂dy = cos(x) is right: no dy entry
+    for i in range(2):
+        assert wrong[f"x[{i}]"].got == 0.0
+        assert wrong[f"x[{i}]"].expected == pytest.approx(-DY[i] * np.sin(X[i]), rel=1e-6)
+    assert "back(dy)" in wrong["x[0]"].message
+
+
+def test_a_derivative_from_a_function_declared_non_differentiable_is_caught(mysin):
+    @ad.primitive
+    def cos_table(x):  # a lookup table or compiled kernel: declared piecewise constant
+        return np.cos(x)
+
+    registry.nondifferentiable(cos_table)
+    try:
+        @ad.adjoint(mysin)
+        def _(x):
+            return mysin(x), lambda dy: (dy * cos_table(x),)
+
+        assert ad.check_adjoint(mysin, X, seed=0).passed
+        r = check_at_dy(mysin)
+        assert {f.path for f in second_order_failures(r)} == {"x[0]", "x[1]"}
+    finally:
+        registry._nondiff.discard(cos_table)
+
+
+def test_a_wrong_rule_inside_the_pullback_is_named(mysin):
+    @ad.primitive
+    def dsin(x):
+        return np.cos(x)
+
+    @ad.adjoint(dsin)
+    def _(x):
+        return dsin(x), lambda dy: (dy * np.sin(x),)  # sign error: d cos = -sin
+
+    @ad.adjoint(mysin)
+    def _(x):
+        return mysin(x), lambda dy: (dy * dsin(x),)
+
+    assert ad.check_adjoint(mysin, X, seed=0).passed
+    r = check_at_dy(mysin)
+    wrong = {f.path: f for f in second_order_failures(r)}
+    assert wrong["x[1]"].got == pytest.approx(DY[1] * np.sin(X[1]), rel=1e-9)
+    assert wrong["x[1]"].expected == pytest.approx(-DY[1] * np.sin(X[1]), rel=1e-6)
+    assert any("calls dsin" in d and "whose own rule is wrong" in d for d in r.details)
+
+
+def test_a_pullback_that_drops_a_term_of_its_second_derivative_is_caught():
+    # x·sin(x): the pullback dy·(sin(x) + x·cos(x)) is right; here its derivative term
+    # through sin(x) is lost (sin computed by a non-differentiable helper)
+    with ad.scoped_rules():
+
+        @ad.primitive
+        def xsin(x):
+            return x * np.sin(x)
+
+        @ad.primitive
+        def plain_sin(x):
+            return np.sin(x)
+
+        registry.nondifferentiable(plain_sin)
+        try:
+            @ad.adjoint(xsin)
+            def _(x):
+                return xsin(x), lambda dy: (dy * (plain_sin(x) + x * np.cos(x)),)
+
+            assert ad.check_adjoint(xsin, X, seed=0).passed
+            r = run_rule_check(xsin, registry.lookup(xsin).rule, (X,), {}, seed=0,
+                               cotangents=(DY,), order=2)
+        finally:
+            registry._nondiff.discard(plain_sin)
+    wrong = {f.path: f for f in second_order_failures(r)}
+    for i in range(2):
+        # d²/dx² (x sin x) = 2 cos x - x sin x; the broken pullback gives cos x - x sin x
+        assert wrong[f"x[{i}]"].expected == pytest.approx(
+            DY[i] * (2 * np.cos(X[i]) - X[i] * np.sin(X[i])), rel=1e-6)
+        assert wrong[f"x[{i}]"].got == pytest.approx(
+            DY[i] * (np.cos(X[i]) - X[i] * np.sin(X[i])), rel=1e-9)
+
+
+def test_a_rule_wrong_at_first_order_is_not_checked_at_second(mysin):
+    @ad.adjoint(mysin)
+    def _(x):
+        return mysin(x), lambda dy: (-dy * np.cos(x),)
+
+    r = ad.check_adjoint(mysin, X, order=2, seed=0, raise_exception=False)
+    assert not r.passed and not second_order_failures(r)
+    assert "second order: not checked, the first order failed" in r.notes
+
+
+def test_higher_order_false_checks_the_first_order_only_and_says_so(mysin):
+    @ad.adjoint(mysin, higher_order=False)
+    def _(x):
+        return mysin(x), lambda dy: (dy * np.cos(np.asarray(x)),)
+
+    assert registry.lookup(mysin).higher_order is False
+    r = ad.check_adjoint(mysin, X, order=2, seed=0)
+    assert r.passed and r.second_order is None
+    assert any("declares higher_order=False" in n for n in r.notes)
+
+
+def test_order_must_be_1_or_2():
+    with pytest.raises(ValueError, match="order must be 1 or 2, got 3"):
+        ad.check_adjoint(np.sin, X, order=3)
+    with pytest.raises(ValueError, match="order must be 1 or 2"):
+        ad.gradcheck(np.sin, X, order=0)
+    with pytest.raises(ValueError, match="order must be 1 or 2"):
+        ad.verify(np.sin, order=True)
+
+
+# -- gradcheck and verify --------------------------------------------------------------------
+
+
+def test_gradcheck_order_2_passes_a_correct_composite_and_localises_a_wrong_rule(mysin):
+    f = lambda x, y: np.sum(np.sin(x) * y)  # noqa: E731
+    r = ad.gradcheck(f, X, DY, order=2, seed=0)
+    assert r.passed and r.second_order["evaluations"] > 0
+
+    @ad.adjoint(mysin)
+    def _(x):
+        x_const = np.round(x, 14)
+        return mysin(x), lambda dy: (dy * np.cos(x_const),)
+
+    g = lambda x: np.sum(mysin(x) ** 2)  # noqa: E731
+    assert ad.gradcheck(g, X, seed=0).passed
+    r = ad.gradcheck(g, X, order=2, seed=0, raise_exception=False)
+    assert not r.passed and second_order_failures(r)
+    assert any("localised to line 1 of the Wengert list, y1 = mysin(x)" in d
+               for d in r.details)
+    assert r.location == registry.lookup(mysin).source
+
+
+def test_verify_order_2_finds_a_second_order_bug_and_passes_correct_rules(mysin):
+    r = ad.verify(np.tanh, max_examples=8, seed=1, order=2)
+    assert r.passed and r.second_order["examples"] == r.examples == 8
+    assert any(n.startswith("second order: checked at 8 of 8 examples") for n in r.notes)
+
+    @ad.adjoint(mysin)
+    def _(x):
+        x_const = np.round(x, 14)
+        return mysin(x), lambda dy: (dy * np.cos(x_const),)
+
+    assert ad.verify(mysin, max_examples=8, seed=1).passed
+    r = ad.verify(mysin, max_examples=8, seed=1, order=2, raise_exception=False)
+    assert not r.passed and r.smallest_input is not None
+    assert second_order_failures(r)
+
+
+# -- CLI and pytest plugin -------------------------------------------------------------------
+
+SECOND_ORDER_BUG = '''
+import numpy as np
+import adcheck as ad
+
+
+@ad.primitive
+def mysin(x):
+    return np.sin(x)
+
+
+@ad.adjoint(mysin)
+def _mysin(x):
+    x_const = np.round(x, 14)   # right in value, a constant at second order
+    return mysin(x), lambda dy: (dy * np.cos(x_const),)
+'''
+
+
+def _cli(*args: object):
+    with registry.scoped_rules():
+        return CliRunner(env={"COLUMNS": "200"}).invoke(cli, [str(a) for a in args],
+                                                         catch_exceptions=False)
+
+
+def test_cli_order_2_exit_codes(tmp_path: Path):
+    target = tmp_path / "second_order_bug.py"
+    target.write_text(SECOND_ORDER_BUG)
+    fast = ["--max-examples", "6", "--seed", "1"]
+    assert _cli("verify", target, *fast).exit_code == 0
+    failed = _cli("verify", target, *fast, "--order", "2")
+    assert failed.exit_code == 1, failed.output
+    assert "second order:" in failed.output
+    assert "--order 2" in failed.output  # the replay command keeps the option
+    ok = _cli("verify", "--builtin", "-k", "tanh", *fast, "--order", "2")
+    assert ok.exit_code == 0, ok.output
+    assert _cli("verify", target, "--order", "3").exit_code == 2
+
+
+def test_plugin_order_option_reaches_rule_items_and_fixtures(pytester: pytest.Pytester):
+    pytester.makepyfile(myrules=SECOND_ORDER_BUG)
+    pytester.makepyfile(test_fixture='''
+        import numpy as np
+        from myrules import mysin
+
+        def test_check_adjoint_fixture(check_adjoint):
+            check_adjoint(mysin, np.array([0.5, -1.2]))
+    ''')
+    args = ("--adcheck-verify=myrules.py", "--adcheck-max-examples=6", "--adcheck-seed=1",
+            "-p", "no:cacheprovider")
+    with registry.scoped_rules():
+        first = pytester.runpytest_inprocess(*args)
+    first.assert_outcomes(passed=2)
+    with registry.scoped_rules():
+        second = pytester.runpytest_inprocess(*args, "--adcheck-order=2")
+    second.assert_outcomes(failed=2)
+    out = second.stdout.str()
+    assert "second order:" in out
+    assert "--adcheck-order=2" in out  # in the rule item's replay command
