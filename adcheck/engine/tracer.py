@@ -827,6 +827,8 @@ def _refuse_complex(fn: Any, tape: Tape) -> None:
 def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) -> Any:
     """Call ``fn``'s rule on the unwrapped arguments and append the entry to ``tape``."""
     rule = _rules.get(fn)
+    if rule is None and registry._lazy:  # rules not registered until their module is imported
+        rule = registry.lookup(fn)
     if rule is None:
         if fn in _nondiff:
             return fn(*strip(tuple(unwrapped)), **kwargs)
