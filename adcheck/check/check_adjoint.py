@@ -27,6 +27,7 @@ from .compare import Outcome, compare_fast, compare_full
 from .lines import NotEvaluable
 from .oracle import Oracle
 from .problem import PullError, RuleProblem, parameter_names
+from .reentrancy import warm_up
 from .result import CheckResult, Failure, GradientMismatch, check_policy
 from .rounding import RoundingProbe
 from .structural import Snapshot, compare_primal, deep_copy_args, pullback_checks
@@ -214,6 +215,7 @@ def run_rule_check(fn: Any, rule: Callable, args: tuple, kwargs: dict, *, mode: 
                                             parameter_names([rule, fn], len(args)))
     result.notes += promoted
     inputs = Snapshot((args, kwargs), "")
+    warm_up(rule, args, kwargs)  # the checked call is never the rule's first (reentrancy)
     try:
         with np.errstate(all="ignore"):
             returned = rule(*args, **kwargs)

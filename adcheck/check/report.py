@@ -34,12 +34,15 @@ _TITLES = {
     "primal": "wrong primal value",
     "mutation": "mutation",
     "linearity": "not linear in the cotangent",
+    "undefined cotangent": "an output's zero or None cotangent mishandled",
+    "layout": "depends on the cotangent's memory layout",
+    "reentrancy": "calls depend on each other (state kept between calls)",
     "value": "wrong value",
     "kink": "non-differentiable point (kink; not counted as a failure)",
     "inconclusive": "inconclusive (the finite differences could not decide)",
 }
-_ORDER = ("error", "count", "shape", "dtype", "nan", "primal", "mutation", "linearity", "value",
-          "inconclusive", "kink")
+_ORDER = ("error", "count", "shape", "dtype", "nan", "primal", "mutation", "reentrancy",
+          "undefined cotangent", "layout", "linearity", "value", "inconclusive", "kink")
 _MAX_PER_KIND = 8
 
 

@@ -16,7 +16,7 @@
       "largest_error": number,    # the largest |adjoint - finite difference| anywhere
       "failures": [               # every problem found, worst first within a kind
         {"kind": str,             # value|shape|dtype|count|nan|linearity|mutation|primal|kink|
-                                  #   error|inconclusive
+                                  #   error|inconclusive|undefined cotangent|layout|reentrancy
          "message": str,          # one readable line
          "argument": int | null,  # positional argument (gradcheck: of f; else of the rule)
          "index": [int] | null,   # entry inside that argument (the leaf, for pytrees, in "path")
@@ -59,7 +59,7 @@ __all__ = ["Failure", "CheckResult", "GradientMismatch", "FAILURE_KINDS", "INCON
 
 FAILURE_KINDS = (
     "value", "shape", "dtype", "count", "nan", "linearity", "mutation", "primal", "kink", "error",
-    "inconclusive",
+    "inconclusive", "undefined cotangent", "layout", "reentrancy",
 )
 # What a check does with an inconclusive comparison: count it as a failure, or pass with it
 # shown as a warning (the report and ``result.inconclusive`` still list it).

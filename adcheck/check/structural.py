@@ -25,10 +25,20 @@ from typing import Any
 
 import numpy as np
 
+from .agreement import (
+    cancellation_floor,
+    entry_values,
+    first_disagreement,
+    leaf_eps,
+    underflow_floor,
+)
+from .layouts import layout_checks
 from .probes import signed
-from .problem import Problem, Pulled, PullError, is_float_value
+from .problem import Problem, Pulled, PullError
+from .reentrancy import reentrancy_checks
+from .report import short_repr
 from .result import Failure
-from .tolerance import coarsest
+from .undefined import undefined_cotangent_checks
 
 __all__ = ["Snapshot", "pullback_checks", "compare_primal"]
 
@@ -101,8 +111,7 @@ def closure_snapshot(fn: Any) -> Snapshot:
 
 
 def _eps(problem: Problem, k: int) -> float:
-    dtypes = [problem.leaves[k].dtype] + [o.dtype for o in problem.out_leaves]
-    return float(np.finfo(coarsest(dtypes)).eps)
+    return leaf_eps(problem, k)
 
 
 def _raw_eps(g: Any) -> float:
@@ -116,40 +125,6 @@ def _raw_eps(g: Any) -> float:
 # Exact in binary floating point: a pullback computed with +, -, ·, / gives back(-2·Δ)
 # = -2·back(Δ) to the last bit (barring under- and overflow), whatever it cancels.
 _HOMOGENEITY = -2.0
-
-
-def _output_peak(problem: Problem) -> float:
-    """The largest |output| at the point (1 if there is none or it is not finite)."""
-    from ..tree import flatten
-
-    peaks = [float(np.max(np.abs(np.asarray(v, dtype=np.float64)), initial=0.0))
-             for v in flatten(problem.y0)[0] if is_float_value(v)]
-    peak = max(peaks, default=0.0)
-    return peak if np.isfinite(peak) and peak > 0 else 1.0
-
-
-def _cancellation_floor(problem: Problem, k: int, eps: float, dys: np.ndarray) -> np.ndarray:
-    """Per entry of leaf ``k``, rounding a pullback may make when it cancels.
-
-    Softmax's ``s·(Δ - Σ Δ·s)`` with ``s ≈ 1`` rounds at ``eps·|Δ|·|y|``, far above
-    ``eps·|back(Δ)|``; divided by the entry's magnitude (the units of ``∂y/∂x_j``).
-    Additivity is only a guard against gross nonlinearity (exact homogeneity is tested
-    separately), so this generous floor costs no detection.
-    """
-    leaf = problem.leaves[k]
-    scales = problem.scales[leaf.offset : leaf.offset + leaf.size]
-    top = 64.0 * eps * float(np.max(np.abs(dys), initial=0.0)) * _output_peak(problem)
-    return top / scales
-
-
-def _underflow_floor(problem: Problem, k: int, raw: Any) -> float:
-    """Below the smallest normal number rounding is absolute (a subnormal's last bit): allow
-    that much, a hundred times over, whatever the relative terms say."""
-    dtypes = [problem.leaves[k].dtype] + [o.dtype for o in problem.out_leaves]
-    dtype = getattr(raw, "dtype", None)
-    if dtype is not None and dtype.kind == "f":
-        dtypes.append(dtype)
-    return 1e2 * float(np.finfo(coarsest(dtypes)).tiny)
 
 
 def _issue_failures(pulled: Pulled, problem: Problem) -> list[Failure]:
@@ -205,7 +180,8 @@ def pullback_checks(problem: Problem, rng: np.random.Generator,
         return [Failure(exc.kind, exc.message)]
     failures += _issue_failures(p1, problem)
     failures += _nan_failures(p1, problem)
-    if dy1_snap.changed():
+    wrote_dy = bool(dy1_snap.changed())
+    if wrote_dy:
         failures.append(Failure("mutation", "the pullback changed the cotangent Δ it was "
                                 "given (it must not write into its argument)"))
     try:
@@ -230,9 +206,9 @@ def pullback_checks(problem: Problem, rng: np.random.Generator,
         b1, b2 = p1.flat[sl][ok], p2.flat[sl][ok]
         scale = np.abs(_LINEAR_A * b1) + np.abs(_LINEAR_B * b2)
         peak = float(scale.max(initial=0.0))
-        floor = _underflow_floor(problem, k, p1.raw[k])
+        floor = underflow_floor(problem, k, p1.raw[k])
         tol = (1e3 * eps * scale + 1e2 * eps * peak + floor
-               + _cancellation_floor(problem, k, eps, dys)[ok])
+               + cancellation_floor(problem, k, eps, dys)[ok])
         with np.errstate(invalid="ignore", over="ignore"):
             h_diff = np.abs(scaled.flat[sl][ok] - _HOMOGENEITY * b1)
         h_peak = float(np.max(np.abs(_HOMOGENEITY * b1), initial=0.0))
@@ -262,41 +238,26 @@ def pullback_checks(problem: Problem, rng: np.random.Generator,
                 "linearity", f"a zero cotangent gave {leaf.entry_name(j)} = {z[j]:.6g}, not 0",
                 argument=leaf.position, index=leaf.entry_index(j), path=leaf.entry_name(j),
                 got=float(z[j]), expected=0.0))
-        a1, a2 = p1.flat[sl], again.flat[sl]
-        both = usable[sl]
-        if not np.array_equal(a1[both], a2[both], equal_nan=True):
-            with np.errstate(invalid="ignore"):
-                off = np.abs(a1[both] - a2[both])
-            if nondet_tol is None:
-                allowed = _nondeterminism_allowance(problem, k, eps, a1[both], d1, floor, both)
-            else:
-                allowed = float(nondet_tol)
-            if not np.all(off <= allowed):
-                failures.append(Failure(
-                    "mutation", f"calling the pullback twice with the same Δ gave different "
-                    f"cotangents for {leaf.path} (does it change state it saved?)",
-                    argument=leaf.position, path=leaf.path))
+    where = first_disagreement(problem, p1, again, d1, nondet_tol)
+    if where is not None:
+        entry, before, after, arg, index = entry_values(problem, where, p1, again)
+        failures.append(Failure(
+            "mutation", f"calling the pullback twice with the same Δ gave different "
+            f"cotangents for {problem.leaves[where[0]].path}: {entry} = {before:.10g}, then "
+            f"{after:.10g} (does it change state it saved?)", argument=arg, index=index,
+            path=entry, got=after, expected=before))
+    # before the pulls below, which pull d1 again (a reused buffer would hold its values)
     failures += _stale_cotangents(problem, p1)
+    failures += undefined_cotangent_checks(problem, d1, p1, nondet_tol)
+    failures += [f for f in layout_checks(problem, d1, p1, nondet_tol)
+                 if not (wrote_dy and f.kind == "mutation")]
+    failures += reentrancy_checks(problem, d1, p1, nondet_tol)
     for label in closure.changed():
         failures.append(Failure("mutation", f"the pullback changed a value it saved "
                                 f"({label}); it must not write into saved arrays"))
     for label in saved_snap.changed():
         failures.append(Failure("mutation", f"the pullback changed {label}"))
     return failures
-
-
-def _nondeterminism_allowance(problem: Problem, k: int, eps: float, b: np.ndarray,
-                              dy: np.ndarray, floor: float, where: np.ndarray) -> np.ndarray:
-    """How far two calls with the same ``Δ`` may differ: rounding of a sum in another order.
-
-    A sum of terms ``t_i`` rounds at ``eps·Σ|t_i|``, which exceeds ``eps·|result|`` when it
-    cancels; ``16·eps·(|b| + max|b|)`` plus the cancellation floor of the linearity check
-    (``eps·|Δ|·|y|`` in the entry's units) bounds that for the pullbacks of NumPy code.
-    """
-    mag = np.abs(np.nan_to_num(b))
-    peak = float(np.max(mag, initial=0.0))
-    cancel = _cancellation_floor(problem, k, eps, np.abs(dy))[where]
-    return 16 * eps * (mag + peak) + cancel + floor
 
 
 def _stale_cotangents(problem: Problem, first: Pulled) -> list[Failure]:
@@ -334,6 +295,11 @@ def compare_primal(value: Any, expected: Any) -> list[Failure]:
     out = []
     for i, (g, e) in enumerate(zip(got_leaves, exp_leaves)):
         where = "" if len(exp_leaves) == 1 else f" (output {i})"
+        if not (_is_number(g) and _is_number(e)):  # None, a string: not differentiated
+            if _is_number(g) or _is_number(e) or type(g) is not type(e):
+                out.append(Failure("primal", f"the rule's value is {short_repr(g)}, the "
+                                   f"function's {short_repr(e)}{where}"))
+            continue
         gs, es = np.shape(g), np.shape(e)
         if gs != es:
             out.append(Failure("primal", f"the rule's value has shape {gs}, the function's "
@@ -366,6 +332,10 @@ def compare_primal(value: Any, expected: Any) -> list[Failure]:
                 f"{ga.ravel()[j]:.10g}, the function gives {ea.ravel()[j]:.10g}",
                 expected=float(ea.ravel()[j]), got=float(ga.ravel()[j])))
     return out
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (np.ndarray, np.generic, float, int, complex))
 
 
 def deep_copy_args(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
