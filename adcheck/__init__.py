@@ -9,6 +9,7 @@
 # importing `numpy` and `rules` registers the built-in adjoint rules
 from . import domains, fd, numpy, rules  # noqa: F401
 from .check import CheckResult, GradientMismatch, check_adjoint, gradcheck, verify
+from .check.taylor import TaylorResult, taylor_test
 from .engine.api import Trace, derivative, gradient, hessian, jacobian, pullback, trace
 from .engine.errors import NotDifferentiable, RuleError
 from .engine.forward import hvp, jvp
@@ -26,6 +27,7 @@ __all__ = [
     "Param",
     "Params",
     "RuleError",
+    "TaylorResult",
     "Trace",
     "adjoint",
     "backward_fdm",
@@ -45,6 +47,7 @@ __all__ = [
     "primitive",
     "pullback",
     "scoped_rules",
+    "taylor_test",
     "trace",
     "verify",
 ]
