@@ -164,8 +164,9 @@ def layout_checks(problem: Problem, d: np.ndarray, contiguous: Pulled | None = N
             continue
         if any(not np.array_equal(v, s, equal_nan=True) for v, s in zip(views, saved)):
             if not wrote:
-                failures.append(Failure("mutation", f"the pullback wrote into its {name} "
-                                        "cotangent Δ; it must leave Δ as it is"))
+                failures.append(Failure("mutation", f"the pullback writes into its cotangent "
+                                        f"Δ (a {name} Δ changed); it must leave Δ as it is "
+                                        "(compute a new array: dy = dy * 2, not dy *= 2)"))
             wrote = True
             continue
         where = first_disagreement(problem, reference, got, flat, nondet_tol)

@@ -124,14 +124,16 @@ def undefined_cotangent_checks(problem: Problem, d: np.ndarray, whole: Pulled | 
                 continue
             where = _additive(problem, whole, rest, part, d)
             if where is not None:
-                entry, got, _, arg, index = entry_values(problem, where, rest, rest)
-                want = float(whole.flat[problem.leaves[where[0]].offset + where[1]]
-                             - part.flat[problem.leaves[where[0]].offset + where[1]])
+                leaf = problem.leaves[where[0]]
+                at = leaf.offset + where[1]
+                entry = leaf.entry_name(where[1])
+                got, want = float(rest.flat[at] + part.flat[at]), float(whole.flat[at])
                 failures.append(Failure(
-                    KIND, f"with zeros as the cotangent of {name} (as the engine passes for "
-                    f"an unused output) the pullback gives {entry} = {got:.10g}, but "
-                    f"back(Δ) - back(only {path} of Δ) is {want:.10g}",
-                    argument=arg, index=index, path=entry, got=got, expected=want))
+                    KIND, f"zeros as the cotangent of {name} (or of every other output), as "
+                    f"the engine passes for an unused output, change the result: "
+                    f"back(Δ without {path}) + back(only {path} of Δ) gives {entry} = "
+                    f"{got:.10g}, back(Δ) gives {want:.10g}", argument=leaf.position,
+                    index=leaf.entry_index(where[1]), path=entry, got=got, expected=want))
                 continue
             zeros_pull, none_required = rest, engine_back
             base = rest_d

@@ -52,6 +52,7 @@ from .check_adjoint import (
     validate_options,
 )
 from .enumeration import Example, SystematicDraw, shrink, systematic_examples
+from .kinds import KindLog
 from .problem import is_float_value
 from .report import short_repr
 from .result import CheckResult, Failure, GradientMismatch, check_policy
@@ -150,19 +151,21 @@ def _systematic_phase(strategy: Any, seed: int, total: int, check_example: Calla
                       tally: _Tally) -> tuple[_ExampleFailed | None, list]:
     """Check the planned examples of :mod:`~adcheck.check.enumeration`; a failure is shrunk.
 
+    After the first failure (shrunk) the rest of the budget is still checked, so that
+    failures of other kinds are found too (:class:`~adcheck.check.kinds.KindLog`).
     Returns the failure (or None) and the list of failures it found (to tell them apart).
     """
     budget = max(1, math.ceil(total * SYSTEMATIC_SHARE))
+    failure = None
     for example in systematic_examples(strategy, seed, budget):
         if tally.examples >= budget:
             break
         checked = check_example(*example.value, _extra_draw(example))
-        if checked is None or checked.result.passed:
+        if checked is None or checked.result.passed or failure is not None:
             continue
         smallest = _shrunk(strategy, example, checked, check_example)
         failure = smallest.failure()
-        return failure, [failure]
-    return None, []
+    return (failure, [failure]) if failure is not None else (None, [])
 
 
 def _shrunk(strategy: Any, example: Example, checked: _Checked,
@@ -198,6 +201,7 @@ class _Tally:
         self.last_failure: _ExampleFailed | None = None
         self.inconclusive = 0
         self.first_undecided: tuple[str, str] | None = None  # (input, reason)
+        self.kinds = KindLog()  # every kind of failure seen, with its smallest input
         self.second_order: dict | None = None  # order=2: its cost, summed over examples
 
     def undecided(self, r: CheckResult, args: tuple, kwargs: dict) -> None:
@@ -360,6 +364,7 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
             tally.skipped += 1
             return None
         tally.add(r)
+        tally.kinds.note(r, args, kw)
         return _Checked(r, args, kw, probe_seed, cotangents)
 
     def example(data: Any) -> None:
@@ -426,6 +431,7 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
         result.max_error, result.tolerance = r.max_error, r.tolerance
         result.notes += [n for n in r.notes if n not in result.notes]
         result.smallest_input = _input_text(failed.args, failed.kwargs)
+        result.failures += tally.kinds.others(result.failures)  # the kinds found elsewhere
         label = registry.function_label(rule.fn)
         if failed in systematic:
             result.details.append("found by the systematic phase (every small discrete choice "
