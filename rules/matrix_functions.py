@@ -25,7 +25,7 @@ import numpy as np
 from adcheck import domains
 from adcheck.engine.errors import NotDifferentiable
 from adcheck.engine.tape import fit
-from adcheck.engine.tracer import strip
+from adcheck.engine.tracer import Traced, strip
 from adcheck.registry import adjoint, nondifferentiable
 
 from . import linalg
@@ -274,6 +274,13 @@ def _lstsq_spec(a, b, rcond=None):
     return a, b, rcond
 
 
+def _used(d: Any) -> bool:
+    """Whether the cotangent ``d`` of an output can contribute: it is nonzero, or traced (an
+    outer level differentiates the pullback in it, where a term skipped at a zero value
+    would lose its derivative: second derivatives, a JVP through the pullback)."""
+    return type(d) is Traced or bool(np.any(d != 0))
+
+
 @adjoint(np.linalg.lstsq, domain=domains.custom(_lstsq_args, "full-rank a (tall, square, "
                                                 "wide), b vector or matrix, rcond"),
          builtin=True)
@@ -301,11 +308,11 @@ def _lstsq(*args, **kwargs):
         dxs, bs, xs = (as_column(v) for v in (dx, b, x)) if vector else (dx, b, x)
         da = _pinv_cotangent(a, p, dxs @ mT(bs))
         db = mT(p) @ dxs
-        if np.size(residuals) and np.any(strip(dres) != 0):
+        if np.size(residuals) and _used(dres):
             weighted = 2 * (bs - a @ xs) * dres  # d(sum r_j^2) = 2 r_j (db_j - da x_j)
             da = da - weighted @ mT(xs)
             db = db + weighted
-        if np.any(strip(ds) != 0):
+        if _used(ds):
             u, _, vt = np.linalg.svd(a, full_matrices=False)
             da = da + (u * ds) @ vt
         return (fit(da, a), fit(np.reshape(db, np.shape(b)), b)) + nones(args[1:])
