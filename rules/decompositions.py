@@ -28,7 +28,7 @@ import numpy as np
 from adcheck import domains
 from adcheck.engine.errors import NotDifferentiable
 from adcheck.engine.tape import fit
-from adcheck.engine.tracer import strip
+from adcheck.engine.tracer import Traced, strip
 from adcheck.registry import adjoint
 
 from .matrices import (
@@ -198,7 +198,9 @@ def _eigh(*args, **kwargs):
     def back(dy):
         dw, dv = dy
         inner = diag_embed(dw)
-        if np.any(dv != 0):  # the vectors were used
+        # the vectors were used (a traced dv counts even when 0: an outer level
+        # differentiates the pullback in it)
+        if type(dv) is Traced or np.any(dv != 0):
             _require_distinct("eigh", "eigenvalues", "eigenvectors", w)
             inner = inner + off_diagonal_inverse(pairwise_gaps(w)) * (mT(v) @ dv)
         return (fit(_symmetric_cotangent(v, inner, upper), a),) + nones(args)

@@ -333,3 +333,48 @@ def test_plugin_order_option_reaches_rule_items_and_fixtures(pytester: pytest.Py
     out = second.stdout.str()
     assert "second order:" in out
     assert "--adcheck-order=2" in out  # in the rule item's replay command
+
+
+# -- second-order bugs found in built-in rules -----------------------------------------------
+
+
+def _jvp_by_double_reverse(f, a, v, u0):
+    """``J v`` of ``f`` at ``a`` as the engine computes it by differentiating the pullback
+    ``u -> back(u)`` at the cotangent ``u0`` (the pullback is linear in ``u``)."""
+    def pulled(u):
+        _, back = ad.pullback(f, a)
+        return np.sum(back(u)[0] * v)
+
+    return ad.gradient(pulled, u0)[0]
+
+
+def test_lstsq_pullback_differentiates_in_a_zero_singular_value_cotangent():
+    # the pullback skipped the singular-value term when its cotangent was 0 at run time, so
+    # an outer level differentiating in that cotangent got 0 instead of ds/da·v
+    a = np.array([[2.0, 0.5], [0.25, 1.5], [1.0, -1.0]])
+    b = np.array([1.0, -2.0, 0.5])
+    v = np.array([[0.5, -1.0], [1.5, 0.25], [-0.75, 1.0]])
+    got = _jvp_by_double_reverse(lambda a: np.linalg.lstsq(a, b)[3], a, v, np.zeros(2))
+    h = 1e-6
+    want = (np.linalg.svd(a + h * v, compute_uv=False)
+            - np.linalg.svd(a - h * v, compute_uv=False)) / (2 * h)
+    np.testing.assert_allclose(got, want, rtol=1e-7)
+    # and through the residuals (envelope theorem: d|r|² = 2 rᵀ(db - da x))
+    got = _jvp_by_double_reverse(lambda a: np.linalg.lstsq(a, b)[1], a, v, np.zeros(1))
+    res = lambda a: np.linalg.lstsq(a, b)[1]  # noqa: E731
+    np.testing.assert_allclose(got, (res(a + h * v) - res(a - h * v)) / (2 * h), rtol=1e-6)
+
+
+def test_eigh_pullback_differentiates_in_a_zero_eigenvector_cotangent():
+    a = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.25], [0.0, 0.25, -1.0]])
+    v = np.array([[0.5, 1.0, -0.5], [1.0, 0.25, 0.75], [-0.5, 0.75, 1.5]])
+    got = _jvp_by_double_reverse(lambda a: np.linalg.eigh(a)[1], a, v, np.zeros((3, 3)))
+    h = 1e-6
+    v0 = np.linalg.eigh(a)[1]
+
+    def vectors(a):  # each eigenvector with the sign of a's (LAPACK may flip it)
+        w = np.linalg.eigh(a)[1]
+        return w * np.sign(np.sum(w * v0, axis=0))
+
+    want = (vectors(a + h * v) - vectors(a - h * v)) / (2 * h)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
