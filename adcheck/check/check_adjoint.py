@@ -253,7 +253,7 @@ def run_rule_check(fn: Any, rule: Callable, args: tuple, kwargs: dict, *, mode: 
 
         second_order_of_rule(result, problem, cotangents=cotangents, mode=mode, fdm=fdm,
                              atol=atol, rtol=rtol, seed=seed, nondet_tol=nondet_tol,
-                             full_max=full_max)
+                             full_max=full_max, fail_fast=fail_fast)
     return result
 
 

@@ -217,11 +217,13 @@ def check_pullback(P: Callable, point: tuple, names: list[str], name: str, *,
                    mode: str = "auto", fdm: FiniteDifferenceMethod | None = None,
                    atol: float | None = None, rtol: float | None = None,
                    rng: np.random.Generator | None = None, seed: int = 0,
-                   nondet_tol: float | None = None, localise: bool = True) -> SecondOrder:
+                   nondet_tol: float | None = None, localise: bool = True,
+                   fail_fast: bool = False) -> SecondOrder:
     """Differentiate ``P`` with the engine and compare with finite differences of ``P``.
 
     ``P(*point)`` is a pullback as a function (see :func:`rule_pullback_function`); ``names``
-    name its arguments in messages. Returns a :class:`SecondOrder` (never raises for a wrong
+    name its arguments in messages; ``fail_fast`` stops at the first wrong value (verify's
+    shrinking). Returns a :class:`SecondOrder` (never raises for a wrong
     rule: an error while differentiating ``P`` is a failure that says what raised).
 
     >>> rule = lambda x: (np.exp(x), lambda dy: (dy * np.exp(x),))
@@ -269,7 +271,8 @@ def check_pullback(P: Callable, point: tuple, names: list[str], name: str, *,
         return _finished(out)
     problem.out_name = OUT_NAME
     result = CheckResult(passed=False, kind="second order", name=name)
-    _finish(result, problem, rng, mode, fdm, atol, rtol, (), saved=None, nondet_tol=nondet_tol)
+    _finish(result, problem, rng, mode, fdm, atol, rtol, (), saved=None, nondet_tol=nondet_tol,
+            fail_fast=fail_fast)
     out.failures += result.failures
     out.notes += result.notes
     out.mode = result.mode
@@ -328,7 +331,7 @@ def second_order_of_rule(result: CheckResult, problem: Any, *, cotangents: tuple
                          mode: str = "auto", fdm: FiniteDifferenceMethod | None = None,
                          atol: float | None = None, rtol: float | None = None, seed: int = 0,
                          nondet_tol: float | None = None,
-                         full_max: int | None = None) -> None:
+                         full_max: int | None = None, fail_fast: bool = False) -> None:
     """Check a rule's pullback at order 2 and add the findings to its first-order ``result``.
 
     ``problem`` is the first-order :class:`~adcheck.check.problem.RuleProblem`. The
@@ -346,6 +349,7 @@ def second_order_of_rule(result: CheckResult, problem: Any, *, cotangents: tuple
         return
     rng = np.random.default_rng([seed, 2])
     flat = cotangents[0] if cotangents else rng.standard_normal(problem.m)
+    flat = _one_output_zeroed(problem, np.array(flat, dtype=np.float64), rng)
     problem = _in_float64(problem, result)
     dy = problem.output_cotangent(np.asarray(flat, dtype=np.float64))
     P, point, names = rule_pullback_function(problem, dy)
@@ -353,8 +357,33 @@ def second_order_of_rule(result: CheckResult, problem: Any, *, cotangents: tuple
         entries = problem.n + problem.m
         mode = "fast" if entries > full_max else mode
     found = check_pullback(P, point, names, problem.name, mode=mode, fdm=fdm, atol=atol,
-                           rtol=rtol, rng=rng, seed=seed, nondet_tol=nondet_tol)
+                           rtol=rtol, rng=rng, seed=seed, nondet_tol=nondet_tol,
+                           localise=not fail_fast, fail_fast=fail_fast)
     add_to_result(result, found)
+
+
+def _one_output_zeroed(problem: Any, flat: np.ndarray, rng: np.random.Generator
+                       ) -> np.ndarray:
+    """``flat`` with one output's cotangent set to 0 (or none: chosen by ``rng``) when there
+    are several outputs. A pullback that skips a term when its cotangent is 0 at run time
+    (``if np.any(dv != 0)``) is right in value but loses that term's derivative in the
+    cotangent, which only such a ``Δ`` shows.
+
+    >>> from adcheck.check.problem import RuleProblem
+    >>> p = RuleProblem(np.linalg.eigh, None, (np.eye(2),), {})
+    >>> rng = np.random.default_rng(1)  # eigh's w has 2 entries, v 4: w, v or none zeroed
+    >>> sorted({int(np.count_nonzero(_one_output_zeroed(p, np.ones(6), rng)))
+    ...         for _ in range(20)})
+    [2, 4, 6]
+    """
+    leaves = problem.out_leaves
+    if len(leaves) < 2:
+        return flat
+    k = int(rng.integers(len(leaves) + 1))
+    if k < len(leaves):
+        flat = flat.copy()
+        flat[leaves[k].offset : leaves[k].offset + leaves[k].size] = 0.0
+    return flat
 
 
 def _widen(leaf: Any) -> Any:
