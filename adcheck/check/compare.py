@@ -40,6 +40,7 @@ from .problem import Problem, RuleProblem
 from .report import output_entry
 from .result import Failure
 from .rounding import LATE_FACTOR, RoundingProbe
+from .taylor import confirm_failures, decide_probe, resolve_undecided
 from .tolerance import SAFETY, Tolerance, dot_slack
 
 __all__ = ["Outcome", "compare_full", "compare_fast", "MAX_LISTED"]
@@ -223,9 +224,10 @@ def compare_full(problem: Problem, est: LineEstimator, tols: list[Tolerance],
     fd_tol = np.where(skip, np.inf, tol)
     failed = {f.path for f in out.failures}
     _report_undecided(problem, undecided & ~bad & ~skip & usable[None, :], jac, err, rows,
-                      failed, out)
+                      failed, out, slack)
     for d in cotangents:
         _compare_cotangent(problem, tols, np.asarray(d, float), jac, fd_tol, out, rounding)
+    confirm_failures(problem, out, rows, jac, slack)  # the Taylor test's second opinion
     _trim(out)
     return out
 
@@ -289,8 +291,11 @@ def _measure_undecided(problem: Problem, est: Oracle, jac: np.ndarray, err: np.n
 
 
 def _report_undecided(problem: Problem, undecided: np.ndarray, jac: np.ndarray,
-                      err: np.ndarray, rows: np.ndarray, failed: set, out: Outcome) -> None:
-    """One ``inconclusive`` failure per undecided input entry (its worst output)."""
+                      err: np.ndarray, rows: np.ndarray, failed: set, out: Outcome,
+                      slack: np.ndarray | None = None) -> None:
+    """One ``inconclusive`` failure per undecided input entry (its worst output), unless
+    the Taylor remainder test decides it (:func:`adcheck.check.taylor.resolve_undecided`)."""
+    undecided = resolve_undecided(problem, undecided, rows, out, slack)
     m = problem.m
     listed = 0
     columns = np.unique(np.nonzero(undecided)[1])
@@ -606,7 +611,8 @@ def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
         if not first.fails and not _is_decided(est, first, probe.dy, v):
             v, first, decided = _decide_dot(est, problem, v, probe.dy, b, slack, rnd, first,
                                             out)
-            if not decided:
+            if not decided and not decide_probe(problem, v, probe.dy, b, first.slack,
+                                                probe.name, out):  # the Taylor test
                 out.failures.append(Failure(
                     "inconclusive", f"probe {probe.name!r}: finite differences cannot decide: "
                     f"their error bound {SAFETY * first.fd_error:.3g} is not small beside the "

@@ -228,10 +228,7 @@ def judge(hs: np.ndarray, remainders: np.ndarray, noise: np.ndarray, derivative:
                 "point there (ill-conditioned, its round-off above its precision, or truly "
                 f"constant while <grad, v> = {derivative:.6g})")}
     if k == 1:
-        q1, q2 = R[end - 1] / hs[end - 1], R[end] / hs[end]
-        error = _richardson(hs, R, end)
-        # what is left of a·h after Richardson, plus round-off through its coefficients
-        spread = abs(q1 - q2) + 3 * (noise[end] + noise[end - 1]) / hs[end]
+        error, spread = _slope_error(hs, R, noise, rates, start, end)
         out["error"] = error
         out["bound"] = spread
         return out | {"verdict": "fail", "reason": (
@@ -243,11 +240,22 @@ def judge(hs: np.ndarray, remainders: np.ndarray, noise: np.ndarray, derivative:
         "differentiable along the direction, or not evaluated smoothly")}
 
 
-def _richardson(hs: np.ndarray, R: np.ndarray, end: int) -> float:
-    """``e`` from ``R(h)/h = e + a·h`` at the last two steps (any ratio between them)."""
-    h1, h2 = hs[end - 1], hs[end]
-    q1, q2 = R[end - 1] / h1, R[end] / h2
-    return float((q2 * h1 - q1 * h2) / (h1 - h2))
+def _slope_error(hs: np.ndarray, R: np.ndarray, noise: np.ndarray, rates: np.ndarray,
+                 start: int, end: int) -> tuple[float, float]:
+    """``e`` and its uncertainty, from ``R(h)/h = e + a·h`` at two consecutive steps
+    (Richardson), taken where the rate is 1 and the uncertainty smallest: what is left of
+    ``a·h`` (at most ``|q₁ - q₂|``) plus round-off through the coefficients."""
+    best = (math.nan, math.inf)
+    for k in range(max(start + 1, end - 2 * LAST), end + 1):
+        if not abs(rates[k - 1] - 1.0) <= RATE_TOL:
+            continue
+        h1, h2 = hs[k - 1], hs[k]
+        q1, q2 = R[k - 1] / h1, R[k] / h2
+        e = float((q2 * h1 - q1 * h2) / (h1 - h2))
+        u = abs(q1 - q2) + 3 * (noise[k] + noise[k - 1]) / h2
+        if u < best[1]:
+            best = (e, float(u))
+    return best
 
 
 def _exact(hs: np.ndarray, R: np.ndarray, noise: np.ndarray, finite: np.ndarray,
@@ -308,8 +316,9 @@ def measure(evaluate: Callable[[np.ndarray], tuple[float, float]], x0: np.ndarra
     vsize = float(np.sum(np.abs(v)))
 
     def point(h: float) -> tuple[float, float, float, float] | None:
-        x = cast(x0 + h * v)
-        dx = x - x0
+        with np.errstate(invalid="ignore"):
+            x = cast(x0 + h * v)
+            dx = np.where(moving, x - x0, 0.0)  # entries that stay put (NaN ones) move by 0
         h_eff = float(np.sum(np.abs(dx))) / vsize if vsize else 0.0
         try:
             with np.errstate(all="ignore"):
