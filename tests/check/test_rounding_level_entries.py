@@ -85,3 +85,36 @@ def test_a_var_rule_off_by_ten_ulps_fails_there(offset):
 def test_lstsq_residuals_at_an_exact_fit_pass():
     a, b = np.array([[1.25], [0.0]]), np.array([[0.75], [0.0]])
     assert ad.check_adjoint(np.linalg.lstsq, a, b, rcond=None).passed
+
+
+def _huber(x, delta=1.0):
+    a = np.abs(x)
+    return np.where(a <= delta, 0.5 * x * x, delta * (a - 0.5 * delta))
+
+
+def _register_huber(factor: float, offset: float):
+    fn = ad.primitive(_huber)
+
+    @ad.adjoint(fn)
+    def _(x, delta=1.0):
+        slope = np.where(np.abs(x) <= delta, factor * x, delta * np.sign(x)) + offset
+        return fn(x, delta), lambda dy: (dy * slope,)
+
+    return fn
+
+
+def test_huber_at_zero_beside_a_tiny_entry_is_decided():
+    # outputs 0 and 2.4e-164 at the point; the finite differences' error bound 1e-19 is
+    # small beside how much the outputs move along a unit-scale line (was inconclusive)
+    result = ad.check_adjoint(_register_huber(1.0, 0.0), np.array([0.0, 2.2e-82]),
+                              delta=0.5, raise_exception=False)
+    assert result.verdict == "pass"
+
+
+@pytest.mark.parametrize(("factor", "offset", "error"),
+                         [(2.0, 0.0, 2.2e-82), (1.0, 1e-20, 1e-20), (1.0, 1e-25, 1e-25)])
+def test_wrong_huber_rules_there_still_fail(factor, offset, error):
+    result = ad.check_adjoint(_register_huber(factor, offset), np.array([0.0, 2.2e-82]),
+                              delta=0.5, raise_exception=False)
+    assert result.verdict == "fail"
+    assert result.max_error == pytest.approx(error, rel=1e-6)
