@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,7 @@ from ..tree import flatten, is_container, unflatten
 from .compare import Outcome, compare_fast, compare_full
 from .lines import NotEvaluable
 from .oracle import Oracle
-from .problem import PullError, RuleProblem, parameter_names
+from .problem import PullError, RuleProblem, is_float_value, parameter_names
 from .reentrancy import warm_up
 from .result import CheckResult, Failure, GradientMismatch, check_policy
 from .rounding import RoundingProbe
@@ -107,12 +108,15 @@ def validate_options(atol: float | None, rtol: float | None) -> None:
 
 
 def validate_inputs(args: tuple, names: list[str] | None = None,
-                    parameters: bool = False) -> None:
+                    parameters: bool = False,
+                    nan_ok: Callable[[], bool] | None = None) -> None:
     """Raise ``ValueError`` naming the first NaN or infinite entry of a floating input.
 
     Finite differences need a finite point, and a NaN input would make every rule look wrong.
     With ``parameters=True`` a non-finite Python float after the first argument is a
-    parameter, not an input (``np.linalg.cond(x, np.inf)``), and is let through.
+    parameter, not an input (``np.linalg.cond(x, np.inf)``), and is let through. NaN entries
+    are let through when ``nan_ok()`` says so (the function's outputs are finite there, as
+    ``np.nansum``'s are: the checker takes such entries as constants, as ``verify`` does).
 
     >>> validate_inputs((np.array([1.0, np.nan]),))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -133,12 +137,28 @@ def validate_inputs(args: tuple, names: list[str] | None = None,
                 continue
             arr = np.asarray(leaf)
             bad = np.flatnonzero(~np.isfinite(arr))
+            if bad.size and np.isnan(arr.ravel()[bad]).all() and nan_ok is not None:
+                if nan_ok():
+                    continue
+                nan_ok = None  # asked once
             if bad.size:
                 j = int(bad[0])
                 where = path if arr.ndim == 0 else (
                     f"{path}[{', '.join(str(int(i)) for i in np.unravel_index(j, arr.shape))}]")
                 raise ValueError(f"input {where} is {arr.ravel()[j]}: checks need finite inputs "
                                  "(finite differences are taken around them)")
+
+
+def _finite_outputs(fn: Callable, args: tuple, kwargs: dict) -> bool:
+    """Whether ``fn`` runs at the point and every floating output entry is finite."""
+    try:
+        c_args, c_kwargs = deep_copy_args(args, kwargs)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            leaves, _ = flatten(fn(*c_args, **c_kwargs))
+    except Exception:  # noqa: BLE001  (it does not run there: refuse the NaN input)
+        return False
+    return all(np.all(np.isfinite(v)) for v in leaves if is_float_value(v))
 
 
 def _is_integer_input(a: Any) -> bool:
@@ -402,8 +422,9 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
     rule_obj = rule_for(fn, "check_adjoint")
     choose_mode(mode, 0, 0)
     validate_options(atol, rtol)
-    validate_inputs(args, parameters=True)
     all_kwargs = {**kwargs, **(fn_kwargs or {})}
+    validate_inputs(args, parameters=True,
+                    nan_ok=lambda: _finite_outputs(rule_obj.fn, args, all_kwargs))
     check_policy(inconclusive)
     order, order_note = rule_order(rule_obj, order)
     result = run_rule_check(rule_obj.fn, rule_obj.rule, args, all_kwargs, mode=mode, fdm=fdm,
