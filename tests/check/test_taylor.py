@@ -256,3 +256,67 @@ def test_an_undecidable_entry_stays_inconclusive():
         f = _wrong(narrow, lambda x: 1.0, 1.0, "narrow")
         r = ad.check_adjoint(f, np.array([1.0]), seed=0, raise_exception=False)
     assert r.verdict == "inconclusive"
+
+
+def _exp_problem(x, factor):
+    from adcheck.check.problem import RuleProblem
+
+    x = np.asarray(x, float)
+    return RuleProblem(np.exp, None, (x,), {},
+                       back=lambda dy: (factor * dy * np.exp(x),))
+
+
+@pytest.mark.parametrize("factor, verdict", [(1.0, "pass"), (2.0, "fail"), (0.0, "fail")])
+def test_undecided_entries_are_decided_by_the_taylor_test(factor, verdict):
+    from adcheck.check.compare import Outcome
+    from adcheck.check.taylor import resolve_undecided
+
+    p = _exp_problem([1e-20, 3e-20], factor)
+    rows = np.stack([p.pull(np.eye(2)[i]).flat for i in range(2)])
+    undecided = np.eye(2, dtype=bool)  # as if finite differences could not decide
+    out = Outcome()
+    left = resolve_undecided(p, undecided, rows, out)
+    assert not left.any()
+    values = [f for f in out.failures if f.kind == "value"]
+    if verdict == "pass":
+        assert not values and "decided by the Taylor remainder test" in out.notes[0]
+    else:
+        assert [f.path for f in values] == ["x[0]", "x[1]"]
+        assert all(f.expected == pytest.approx(1.0, rel=1e-6) for f in values)
+        assert all(f.got == factor for f in values)
+
+
+def test_undecided_entries_the_taylor_test_cannot_decide_stay_undecided():
+    from adcheck.check.compare import Outcome
+    from adcheck.check.problem import RuleProblem
+    from adcheck.check.taylor import resolve_undecided
+
+    def narrow(x):
+        return np.where(np.abs(x - 1.0) < 3e-14, x, np.nan)
+
+    p = RuleProblem(narrow, None, (np.array([1.0]),), {}, back=lambda dy: (dy,))
+    out = Outcome()
+    left = resolve_undecided(p, np.ones((1, 1), bool), np.ones((1, 1)), out)
+    assert left.all() and not out.failures
+
+
+@pytest.mark.parametrize("factor", [1.0, 3.0])
+def test_an_undecided_probe_is_decided_by_the_taylor_test(factor):
+    from adcheck.check.compare import Outcome
+    from adcheck.check.taylor import decide_probe
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(1e-20, 3e-20, 24)
+    p = _exp_problem(x, factor)
+    dy = rng.standard_normal(24)
+    b = p.pull(dy).flat
+    v = rng.choice([-1.0, 1.0], 24) * p.scales  # a probe direction, scaled like the checker's
+    out = Outcome()
+    assert decide_probe(p, v, dy, b, 0.0, "dense", out)
+    if factor == 1.0:
+        assert not out.failures and "decided by the Taylor remainder test" in out.notes[0]
+    else:
+        (f,) = out.failures
+        assert f.kind == "value" and "'dense'" in f.message
+        # the Taylor derivative along its direction is 1/3 of the adjoint's (exp'(x) ~ 1)
+        assert f.expected == pytest.approx(f.got / 3.0, rel=1e-6)
