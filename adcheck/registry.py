@@ -42,6 +42,8 @@ __all__ = [
     "source_location",
     "primitive",
     "nondifferentiable",
+    "is_declaration",
+    "declaration",
     "lookup",
     "register_lazily",
     "rules",
@@ -67,10 +69,10 @@ class Rule:
         self.rule = rule
         self.domain = domain
         self.builtin = builtin
+        self.higher_order = bool(higher_order)
         self.name = function_name(fn)
         self.source = _source_of(rule)
 
-        self.higher_order = bool(higher_order)
     def __repr__(self) -> str:
         kind = "builtin" if self.builtin else "user"
         return f"<Rule {self.name} ({kind}) at {self.source}>"
@@ -213,7 +215,8 @@ def lookup(fn: Any) -> Rule | None:
 
 
 def rules(include_builtin: bool = True) -> list[Rule]:
-    """All rules in force, user rules first.
+    """All rules in force, user rules first, then the user's :func:`nondifferentiable`
+    declarations (:func:`builtin_rules` lists the built-in ones).
 
     >>> any(r.name == "sin" for r in rules())
     True
@@ -222,17 +225,20 @@ def rules(include_builtin: bool = True) -> list[Rule]:
     if include_builtin:
         _load_lazy(everything=True)
         out += [r for f, r in _builtin.items() if f not in _user]
+    out += [r for f, r in _declared_user.items() if f not in _active]
     return out
 
 
 def builtin_rules() -> list[Rule]:
-    """Every built-in rule, including those a user rule currently overrides.
+    """Every built-in rule, including those a user rule currently overrides, then the
+    built-in :func:`nondifferentiable` declarations (see :func:`is_declaration`).
 
     >>> any(r.name == "matmul" for r in builtin_rules())
     True
     """
     _load_lazy(everything=True)
-    return list(_builtin.values())
+    return list(_builtin.values()) + [r for f, r in _declared_builtin.items()
+                                      if f not in _builtin]
 
 
 def _refresh() -> None:
@@ -301,11 +307,66 @@ def adjoint(
     return register
 
 
-def nondifferentiable(*fns: Any) -> None:
+# Declarations of nondifferentiable(), as rules the checker can verify (piecewise constant).
+_declared_builtin: dict[Any, Rule] = {}
+_declared_user: dict[Any, Rule] = {}
+
+
+def _no_derivative(fn: Any) -> Callable:
+    """The rule a declaration stands for: the function's value, ``None`` for every input."""
+    def rule(*args: Any, **kwargs: Any) -> tuple[Any, Callable]:
+        return fn(*args, **kwargs), lambda dy: (None,) * len(args)
+
+    rule.__adcheck_nondiff__ = True  # type: ignore[attr-defined]
+    return rule
+
+
+def is_declaration(rule: Rule) -> bool:
+    """True for the rule of a :func:`nondifferentiable` declaration (checked to be piecewise
+    constant by :func:`adcheck.verify`, not against finite differences).
+
+    >>> is_declaration(lookup(np.sin)), is_declaration(builtin_rules()[-1])
+    (False, True)
+    """
+    return bool(getattr(rule.rule, "__adcheck_nondiff__", False))
+
+
+def declaration(fn: Any) -> Rule | None:
+    """The :func:`nondifferentiable` declaration of ``fn`` (the user's first), or None.
+
+    >>> declaration(np.floor).name, declaration(np.sin)
+    ('floor', None)
+    """
+    if fn not in _nondiff and _lazy:
+        _load_lazy()
+    return _declared_user.get(fn) or _declared_builtin.get(fn)
+
+
+def nondifferentiable(*fns: Any, domain: Any = None) -> None:
     """Declare functions whose outputs carry no derivative (their result is never traced).
 
-    >>> nondifferentiable(np.sign)
+    Such a function must be piecewise constant (``floor``, ``sign``, ``argmax``, a
+    comparison): its gradient is taken to be zero. :func:`adcheck.verify` checks that claim
+    on inputs drawn from ``domain`` (as for :func:`adjoint`; default inputs when omitted),
+    and ``adcheck verify`` lists each declaration beside the adjoints.
+
+    >>> @primitive
+    ... def bucket(x):
+    ...     return np.floor(x / 2)
+    >>> with scoped_rules():
+    ...     nondifferentiable(bucket)
+    ...     is_nondifferentiable(bucket), rules(False)[-1].name
+    (True, 'bucket')
+    >>> is_nondifferentiable(bucket)
+    False
     """
+    frame = sys._getframe(1)
+    builtin = frame.f_globals.get("__name__", "").startswith("adcheck.rules")
+    where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    for fn in fns:
+        entry = Rule(fn, _no_derivative(fn), domain, builtin)
+        entry.source = where
+        (_declared_builtin if builtin else _declared_user)[fn] = entry
     _nondiff.update(fns)
 
 
@@ -327,12 +388,16 @@ def scoped_rules() -> Iterator[None]:
     True
     """
     saved = dict(_user)
+    declared, nondiff = dict(_declared_user), set(_nondiff)
     try:
         yield
     finally:
         _user.clear()
         _user.update(saved)
         _refresh()
+        _declared_user.clear()
+        _declared_user.update(declared)
+        _nondiff.intersection_update(nondiff)  # in place: the engine holds this set
 
 
 def primitive(fn: Callable) -> Callable:

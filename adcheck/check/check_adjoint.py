@@ -29,6 +29,7 @@ from .lines import NotEvaluable
 from .oracle import Oracle
 from .problem import PullError, RuleProblem, is_float_value, parameter_names
 from .reentrancy import warm_up
+from .reference import validate_reference
 from .result import CheckResult, Failure, GradientMismatch, check_policy
 from .rounding import RoundingProbe
 from .structural import Snapshot, compare_primal, deep_copy_args, pullback_checks
@@ -219,11 +220,13 @@ def run_rule_check(fn: Any, rule: Callable, args: tuple, kwargs: dict, *, mode: 
                    location: str | None = None, kind: str = "check_adjoint",
                    fail_fast: bool = False, inconclusive: str = "fail",
                    nondet_tol: float | None = None, order: int = 1,
-                   full_max: int | None = None) -> CheckResult:
+                   full_max: int | None = None, reference: Callable | None = None,
+                   reference_vjp: Callable | None = None) -> CheckResult:
     """Check ``rule`` against ``fn`` at ``args`` and return the result (never raises for a
     wrong rule). ``cotangents`` are extra flat output cotangents to compare (``verify``);
     ``fail_fast`` stops at the first wrong value found (for shrinking); ``inconclusive``,
-    ``nondet_tol`` and ``order`` are as in :func:`check_adjoint` (``full_max``: see
+    ``nondet_tol``, ``order``, ``reference`` and ``reference_vjp`` are as in
+    :func:`check_adjoint` (``full_max``: see
     :func:`~adcheck.check.second_order.second_order_of_rule`)."""
     seed = new_seed() if seed is None else int(seed)
     rng = np.random.default_rng(seed)
@@ -266,6 +269,11 @@ def run_rule_check(fn: Any, rule: Callable, args: tuple, kwargs: dict, *, mode: 
         return result
     _finish(result, problem, rng, mode, fdm, atol, rtol, cotangents, saved=value,
             fail_fast=fail_fast, nondet_tol=nondet_tol)
+    if reference is not None or reference_vjp is not None:
+        from .reference import compare_reference
+
+        compare_reference(result, problem, reference, reference_vjp,
+                          tolerances_for(problem, atol, rtol), rng, fdm, cotangents)
     _mutation(inputs, failures, "the pullback")
     result.decide()
     if order >= 2:
@@ -356,7 +364,7 @@ def rule_for(fn: Any, who: str) -> registry.Rule:
     if not callable(fn):
         raise TypeError(f"{who} needs a function with a registered adjoint rule, got "
                         f"{type(fn).__name__} {fn!r:.60}")
-    rule_obj = registry.lookup(fn)
+    rule_obj = registry.lookup(fn) or registry.declaration(fn)
     if rule_obj is None:
         label = registry.function_name(fn)
         if registry.is_primitive(fn) or isinstance(fn, np.ufunc) or getattr(
@@ -375,7 +383,8 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
                   rtol: float | None = None, seed: int | None = None,
                   raise_exception: bool = True, fn_kwargs: dict | None = None,
                   inconclusive: str = "fail", nondet_tol: float | None = None,
-                  order: int = 1, **kwargs: Any) -> CheckResult:
+                  order: int = 1, reference: Callable | None = None,
+                  reference_vjp: Callable | None = None, **kwargs: Any) -> CheckResult:
     """Check the rule registered for ``fn`` at ``args`` against finite differences of ``fn``.
 
     ``fn`` is a NumPy function, a ufunc or an ``@ad.primitive`` (or a
@@ -403,6 +412,19 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
     :mod:`adcheck.check.second_order`); what it finds starts with ``second order:``. A rule
     registered with ``higher_order=False`` is checked at first order only, with a note.
 
+    A caller's reference is a second oracle where finite differences are weak:
+    ``reference=jac`` with ``jac(*args, **kwargs)`` returning the Jacobian as
+    :func:`adcheck.jacobian` does (one ``out.shape + arg.shape`` array per positional
+    argument; a bare array for one argument), or ``reference_vjp=vjp`` with
+    ``vjp(dy, *args, **kwargs)`` returning one cotangent per positional argument, as a
+    correct pullback would (pytrees and several outputs work). The pullback must agree with
+    it (``"reference"`` failures name the entry), and it must agree with finite differences
+    where they decide (``"bad reference"``): see :mod:`adcheck.check.reference`.
+
+    A function declared with :func:`adcheck.nondifferentiable` has no pullback to check:
+    it is checked to be piecewise constant around ``args`` instead
+    (:mod:`adcheck.check.piecewise`; ``"not constant"`` failures).
+
     Returns a :class:`CheckResult`; a failure raises :class:`GradientMismatch` (an
     ``AssertionError`` whose message is the report) unless ``raise_exception=False``.
 
@@ -418,8 +440,21 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
     ...     r = ad.check_adjoint(np.cos, np.array([1.0]), raise_exception=False)
     >>> r.passed, r.failures[0].path
     (False, 'x[0]')
+    >>> ad.check_adjoint(np.tanh, np.array([0.3]), seed=0,
+    ...                  reference=lambda x: np.diag(1 - np.tanh(x) ** 2)).passed
+    True
     """
     rule_obj = rule_for(fn, "check_adjoint")
+    validate_reference(reference, reference_vjp)
+    if registry.is_declaration(rule_obj):  # declared non-differentiable: piecewise constant
+        from .piecewise import check_constant
+
+        result = check_constant(rule_obj.fn, args, {**kwargs, **(fn_kwargs or {})},
+                                name=rule_obj.name, location=rule_obj.source,
+                                inconclusive=check_policy(inconclusive))
+        if raise_exception and not result.passed:
+            raise GradientMismatch(result)
+        return result
     choose_mode(mode, 0, 0)
     validate_options(atol, rtol)
     all_kwargs = {**kwargs, **(fn_kwargs or {})}
@@ -430,7 +465,8 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
     result = run_rule_check(rule_obj.fn, rule_obj.rule, args, all_kwargs, mode=mode, fdm=fdm,
                             atol=atol, rtol=rtol, seed=seed, name=rule_obj.name,
                             location=rule_obj.source, inconclusive=inconclusive,
-                            nondet_tol=nondet_tol, order=order)
+                            nondet_tol=nondet_tol, order=order, reference=reference,
+                            reference_vjp=reference_vjp)
     result.notes += order_note
     if not result.passed:
         result.details.append(f"replay: the probes used seed={result.seed}")

@@ -17,6 +17,7 @@
       "failures": [               # every problem found, worst first within a kind
         {"kind": str,             # value|shape|dtype|count|nan|linearity|mutation|primal|kink|
                                   #   error|inconclusive|undefined cotangent|layout|reentrancy
+                                  #   |reference|bad reference|not constant
          "message": str,          # one readable line
          "argument": int | null,  # positional argument (gradcheck: of f; else of the rule)
          "index": [int] | null,   # entry inside that argument (the leaf, for pytrees, in "path")
@@ -60,6 +61,7 @@ __all__ = ["Failure", "CheckResult", "GradientMismatch", "FAILURE_KINDS", "INCON
 FAILURE_KINDS = (
     "value", "shape", "dtype", "count", "nan", "linearity", "mutation", "primal", "kink", "error",
     "inconclusive", "undefined cotangent", "layout", "reentrancy",
+    "reference", "bad reference", "not constant",
 )
 # What a check does with an inconclusive comparison: count it as a failure, or pass with it
 # shown as a warning (the report and ``result.inconclusive`` still list it).

@@ -56,6 +56,7 @@ from .check_adjoint import (
 from .enumeration import Example, SystematicDraw, shrink, systematic_examples
 from .kinds import KindLog
 from .problem import is_float_value
+from .reference import validate_reference
 from .report import short_repr
 from .result import CheckResult, Failure, GradientMismatch, check_policy
 from .strategies import args_strategy, cotangent_strategy
@@ -290,7 +291,9 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
            mode: str = "auto", fdm: FiniteDifferenceMethod | None = None,
            atol: float | None = None, rtol: float | None = None, kwargs: dict | None = None,
            settings: Any = None, raise_exception: bool = True, inconclusive: str = "fail",
-           nondet_tol: float | None = None, order: int = 1) -> CheckResult:
+           nondet_tol: float | None = None, order: int = 1,
+           reference: Callable | None = None,
+           reference_vjp: Callable | None = None) -> CheckResult:
     """Property-based check of the rule registered for ``fn`` on inputs drawn by hypothesis.
 
     ``inputs``: ``None`` draws from the rule's declared domain (or default inputs when it
@@ -304,6 +307,12 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
     ``fdm``, ``atol``, ``rtol``, ``nondet_tol``, ``order`` are as in
     :func:`~adcheck.check_adjoint` (``order=2`` checks second derivatives at every example,
     at the drawn cotangent; ``result.second_order`` holds what that cost).
+    ``reference``/``reference_vjp``, the caller's analytic Jacobian or VJP, are called at
+    every drawn input and compared as in :func:`~adcheck.check_adjoint`
+    (:mod:`adcheck.check.reference`).
+
+    For a function declared with :func:`adcheck.nondifferentiable` there is no pullback: the
+    drawn inputs check that it is piecewise constant (:mod:`adcheck.check.piecewise`).
 
     A drawn input where the finite differences cannot decide (an *inconclusive* comparison)
     is set aside like one outside the domain, and another is drawn. When fewer than half of
@@ -340,6 +349,13 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
         raise ValueError(f"max_examples must be an integer >= 1, got {max_examples!r}")
     seed = resolve_seed(seed, rule.name)
     validate_domain(rule.domain, rule.name)
+    validate_reference(reference, reference_vjp)
+    if registry.is_declaration(rule):
+        from .piecewise import verify_constant
+
+        return verify_constant(rule, inputs, max_examples, seed, kwargs=kwargs,
+                               settings=settings, raise_exception=raise_exception,
+                               inconclusive=inconclusive)
     strategy, notes = args_strategy(rule.fn, rule.domain, inputs, kwargs)
     tally = _Tally()
     total = settings.max_examples if settings is not None else int(max_examples)
@@ -369,7 +385,8 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
                            rtol=rtol, seed=probe_seed, cotangents=cotangents,
                            name=rule.name, location=rule.source, kind="verify",
                            fail_fast=True, inconclusive=inconclusive, nondet_tol=nondet_tol,
-                           order=order, full_max=VERIFY_FULL_MAX_INPUTS)
+                           order=order, full_max=VERIFY_FULL_MAX_INPUTS,
+                           reference=reference, reference_vjp=reference_vjp)
         if r.verdict == "inconclusive":
             tally.undecided(r, args, kw)
             return None
@@ -438,7 +455,8 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
                            cotangents=failed.cotangents, name=rule.name,
                            location=rule.source, kind="verify", inconclusive=inconclusive,
                            nondet_tol=nondet_tol, order=order,
-                           full_max=VERIFY_FULL_MAX_INPUTS)
+                           full_max=VERIFY_FULL_MAX_INPUTS, reference=reference,
+                           reference_vjp=reference_vjp)
         if r.passed:  # cannot happen for a deterministic rule; keep what shrinking saw
             r = failed.result
         result.failures = list(r.failures)
