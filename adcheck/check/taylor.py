@@ -70,8 +70,10 @@ MAX_HALVINGS = 110
 MAX_SHRINKS = 64
 # Steps in a row below round-off after a judged run that end the sequence.
 NOISE_RUN = 3
-# The checker runs at most this many Taylor tests per comparison (each is ~50 evaluations).
+# The checker runs at most this many Taylor tests per comparison for undecided entries, and
+# confirms at most CONFIRMED failures (each test is 25-75 evaluations, per side).
 BUDGET = 8
+CONFIRMED = 2
 
 
 @dataclass
@@ -805,11 +807,11 @@ def decide_probe(problem: Any, v: np.ndarray, dy: np.ndarray, b: np.ndarray, sla
 
 def confirm_failures(problem: Any, out: Any, rows: np.ndarray, jac: np.ndarray,
                      slack: np.ndarray | None = None) -> None:
-    """Full mode: each reported value failure of a basis entry (at most :data:`BUDGET`
-    of them) gets the Taylor test's second opinion in its message. It never removes a
-    failure: it says "confirmed" with the rates, or why the Taylor test could not confirm.
+    """Full mode: the worst :data:`CONFIRMED` value failures of basis entries get the Taylor
+    test's second opinion in their message. It never removes a failure: it says "confirmed"
+    with the rates, or why the Taylor test could not confirm it.
     """
-    done = 0
+    found = []
     for f in out.failures:
         if (f.kind != "value" or f.index is None or f.argument is None or f.got is None
                 or "Taylor" in f.message or "drawn cotangent" in f.message):
@@ -819,12 +821,11 @@ def confirm_failures(problem: Any, out: Any, rows: np.ndarray, jac: np.ndarray,
             continue
         with np.errstate(invalid="ignore"):
             hits = np.nonzero((rows[:, j] == f.got) & (jac[:, j] == f.expected))[0]
-        if not len(hits):
-            continue
-        if done >= BUDGET:
-            break
-        done += 1
-        i = int(hits[0])
+        if len(hits):
+            ratio = abs(f.got - f.expected) / f.tolerance if f.tolerance else math.inf
+            found.append((-ratio if np.isfinite(ratio) else -math.inf, len(found), f, j,
+                          int(hits[0])))
+    for _, _, f, j, i in sorted(found)[:CONFIRMED]:
         v = np.zeros(problem.n)
         v[j] = 1.0
         dy = np.zeros(problem.m)
