@@ -87,6 +87,42 @@ def _polygamma_args(draw: Any) -> tuple[tuple, dict]:
     return (n, x), {}
 
 
+def _iv_args(draw: Any) -> tuple[tuple, dict]:
+    """An integer order 0..3 (a Python int or an int array like x), x in [-5, 5]."""
+    from hypothesis import strategies as st
+
+    from adcheck.check.strategies import interval_args
+
+    (x,), _ = draw(interval_args([domains.real(-5, 5)]))
+    v = draw(st.sampled_from([0, 1, 2, 3]))
+    if draw(st.booleans()):
+        v = np.full(np.shape(x), v)
+    return (v, x), {}
+
+
+def _iv(v, x):
+    """Adjoint of the modified Bessel function ``iv(v, x)`` in ``x``:
+    ``(iv(v - 1, x) + iv(v + 1, x)) / 2``, written with ``iv`` so that every order nests (the
+    rule of ``np.i0``, whose derivative is ``i1``, relies on it). The order ``v`` is not
+    differentiated: a float ``v`` that is being differentiated is refused (its cotangent is
+    computed only then, see :mod:`adcheck.registry`), an integer one has none.
+
+    >>> import adcheck as ad
+    >>> round(float(ad.derivative(lambda x: sp.iv(1, x))(0.0)), 12)  # I1'(0) = 1/2
+    0.5
+    """
+    integer = np.result_type(v).kind in "iub"
+    return sp.iv(v, x), lambda dy: (None if integer else _iv_order_cotangent,
+                                    fit(dy * 0.5 * (sp.iv(v - 1, x) + sp.iv(v + 1, x)), x))
+
+
+def _iv_order_cotangent() -> Any:
+    raise NotDifferentiable(
+        "scipy.special.iv(v, x) is differentiated in x only; its derivative in the order v "
+        "is not implemented. Pass v as a constant (an int, or a float that is not being "
+        "differentiated).")
+
+
 def _polygamma(n, x):
     """Adjoint of ``polygamma(n, x)``: ``polygamma(n + 1, x)``; none for the integer order."""
     return polygamma(n, x), lambda dy: (None, fit(dy * polygamma(n + 1, x), x))
@@ -241,6 +277,13 @@ if sp is not None:
            domains.interval(0, 1, avoid=(0.0, 1.0), margin=0.01))
 
     nondifferentiable(sp.gammasgn)  # the sign of gamma: piecewise constant
+
+    # Modified Bessel functions: np.i0's rule differentiates to i1, i1 to i0 and iv(2, .),
+    # iv(v, .) to iv(v ± 1, .): second derivatives of np.i0 nest through these.
+    adjoint(sp.iv, domain=domains.custom(_iv_args, "v in 0..3 (int or int array), x in "
+                                         "[-5, 5]"), builtin=True)(_iv)
+    _unary(sp.i0, lambda x, y: sp.i1(x), domains.real(-5, 5))
+    _unary(sp.i1, lambda x, y: 0.5 * (np.i0(x) + sp.iv(2, x)), domains.real(-5, 5))
 
     adjoint(sp.xlogy, domain=(real, domains.positive()), builtin=True)(_xlogy)
     adjoint(sp.xlog1py, domain=(real, domains.interval(-1, 10, avoid=(-1.0,), margin=0.01)),
