@@ -17,8 +17,11 @@ order terms have died out:
   ``|e| <= 0.2·|R(h)|/h`` at the smallest step judged (what the rates allow), and that
   bound must be small beside the directional derivative (1%, as a decided finite
   difference, :mod:`adcheck.check.decided`);
-- **fail**: the last three rates are within 0.1 of 1; ``e`` is estimated from the last two
-  remainders (Richardson: ``2R(h/2)/(h/2) - R(h)/h``);
+- **fail**: the last three rates are within 0.1 of 1, after steps that went on until
+  round-off, and the function does change along ``v`` (a remainder ``≈ -h·⟨∇F, v⟩`` is what
+  a function varying on scales below the steps gives: ``sin`` at 1e40); ``e`` is estimated
+  from two consecutive remainders (Richardson: ``R(h)/h = e + a·h``). :func:`taylor_test`
+  confirms a fail along ``-v`` (a kink gives other one-sided derivatives);
 - **inconclusive** otherwise: no step is above round-off (unless the remainder stays at
   round-off from a large step on, which bounds ``|e|`` as well: ``F`` is linear along ``v``
   to working precision), the function is not finite along ``v``, or the rates settle
@@ -233,6 +236,15 @@ def judge(hs: np.ndarray, remainders: np.ndarray, noise: np.ndarray, derivative:
         error, spread = _slope_error(hs, R, noise, rates, start, end)
         out["error"] = error
         out["bound"] = spread
+        if abs(derivative + error) <= RESOLVE * abs(derivative):
+            # R ≈ -h·<grad, v>: the function hardly moves beside the gradient's prediction.
+            # sin at 1e40 (it varies on a scale far below the inputs' spacing), log at
+            # 1e-300 on steps far above x: no step reaches the range where it is smooth.
+            return out | {"verdict": "inconclusive", "reason": (
+                f"the remainder shrinks like h ({shown} {where}), but the function hardly "
+                f"changes along v (at {derivative + error:.3g}, beside <grad, v> = "
+                f"{derivative:.6g}): either the gradient is far too large, or the function "
+                "varies on a scale below the steps that can be taken")}
         return out | {"verdict": "fail", "reason": (
             f"the remainder shrinks at rate {order:.2f} ({shown} {where}), not 2: "
             f"<grad, v> = {derivative:.6g}, but F changes at {derivative + error:.6g} "
