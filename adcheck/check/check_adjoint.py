@@ -421,8 +421,8 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
     it (``"reference"`` failures name the entry), and it must agree with finite differences
     where they decide (``"bad reference"``): see :mod:`adcheck.check.reference`.
 
-    A function declared with :func:`adcheck.nondifferentiable` has no pullback to check:
-    it is checked to be piecewise constant around ``args`` instead
+    A function declared with :func:`adcheck.registry.nondifferentiable` has no pullback to
+    check: it is checked to be piecewise constant around ``args`` instead
     (:mod:`adcheck.check.piecewise`; ``"not constant"`` failures).
 
     Returns a :class:`CheckResult`; a failure raises :class:`GradientMismatch` (an

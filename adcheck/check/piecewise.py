@@ -1,6 +1,6 @@
 """Functions declared non-differentiable must be piecewise constant.
 
-A function declared with :func:`adcheck.nondifferentiable` (``np.floor``, ``np.sign``,
+A function declared with :func:`adcheck.registry.nondifferentiable` (``np.floor``, ``np.sign``,
 ``np.argmax``, comparisons, a user's own) is run on plain values and its result is a
 constant on the tape: its gradient is taken to be zero. That is right only if the function
 is *piecewise constant*: a small enough step changes nothing, except across a jump. A
@@ -402,7 +402,7 @@ def verify_constant(rule: registry.Rule, inputs: Any = None, max_examples: int =
         result.failures.append(Failure(
             "error", f"no drawn input could be checked: the function raised or was not finite "
             f"at all {tally['skipped']} inputs drawn; declare a domain, e.g. "
-            f"adcheck.nondifferentiable({rule.name}, domain=adcheck.domains.positive())"))
+            f"adcheck.registry.nondifferentiable({rule.name}, domain=adcheck.domains.positive())"))
     if tally["skipped"]:
         result.notes.append(f"{tally['skipped']} drawn inputs were skipped (the function was "
                             "not finite there, or raised)")

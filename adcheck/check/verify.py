@@ -311,8 +311,9 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
     every drawn input and compared as in :func:`~adcheck.check_adjoint`
     (:mod:`adcheck.check.reference`).
 
-    For a function declared with :func:`adcheck.nondifferentiable` there is no pullback: the
-    drawn inputs check that it is piecewise constant (:mod:`adcheck.check.piecewise`).
+    For a function declared with :func:`adcheck.registry.nondifferentiable` there is no
+    pullback: the drawn inputs check that it is piecewise constant
+    (:mod:`adcheck.check.piecewise`).
 
     A drawn input where the finite differences cannot decide (an *inconclusive* comparison)
     is set aside like one outside the domain, and another is drawn. When fewer than half of
