@@ -325,7 +325,9 @@ def measure(evaluate: Callable[[np.ndarray], tuple[float, float]], x0: np.ndarra
         return _result(judge(np.zeros(0), np.zeros(0), np.zeros(0), d, floor), [], [], [], d,
                        evaluations, "the function is not finite at the point")
     moving = v != 0
-    resolution = 16 * np.spacing(np.abs(x0[moving])) / np.abs(v[moving])
+    with np.errstate(invalid="ignore"):
+        resolution = 16 * np.spacing(np.abs(x0[moving])) / np.abs(v[moving])
+    resolution = np.where(np.isfinite(resolution), resolution, np.inf)  # NaN entries
     summing = 1.0 + math.log2(max(sums, 1))
     vsize = float(np.sum(np.abs(v)))
 
@@ -347,7 +349,13 @@ def measure(evaluate: Callable[[np.ndarray], tuple[float, float]], x0: np.ndarra
         return h_eff, R, noise, F - F0
 
     hs, Rs, Ns, Cs = [], [], [], []
-    h = start
+    # the first step moves x in floating point, by 64 times the resolution at least
+    smallest = float(np.min(resolution, initial=math.inf))
+    if not np.isfinite(smallest):
+        return _result(judge(np.zeros(0), np.zeros(0), np.zeros(0), d, floor), [], [], [], d,
+                       evaluations, "the direction moves no finite entry of x")
+    h = max(start, 2.0 ** math.ceil(math.log2(64 * smallest)))
+    first = h
     found = None
     for _ in range(MAX_SHRINKS):
         if np.all(h < resolution):
@@ -360,7 +368,7 @@ def measure(evaluate: Callable[[np.ndarray], tuple[float, float]], x0: np.ndarra
     if found is None:
         return _result(judge(np.zeros(0), np.zeros(0), np.zeros(0), d, floor), [], [], [], d,
                        evaluations, "the function is not finite along the direction at any "
-                       f"step from {start:.2g} down to {h:.2g}")
+                       f"step from {first:.2g} down to {h:.2g}")
     noisy = 0
     seen_clean = 0
     settled = False
