@@ -57,19 +57,24 @@ class Rule:
 
     ``higher_order`` is the rule's claim that its pullback can itself be differentiated
     (it is written with operations that have rules), so second derivatives nest through it;
-    ``verify(order=2)`` checks that claim.
+    ``verify(order=2)`` checks that claim. ``reference``/``reference_vjp`` are the caller's
+    analytic Jacobian or VJP, compared by every check of the rule (see
+    :mod:`adcheck.check.reference`).
     """
 
     __slots__ = ("fn", "rule", "domain", "builtin", "name", "source", "higher_order",
-                 "__weakref__")
+                 "reference", "reference_vjp", "__weakref__")
 
     def __init__(self, fn: Any, rule: Callable, domain: Any, builtin: bool,
-                 higher_order: bool = True):
+                 higher_order: bool = True, reference: Callable | None = None,
+                 reference_vjp: Callable | None = None):
         self.fn = fn
         self.rule = rule
         self.domain = domain
         self.builtin = builtin
         self.higher_order = bool(higher_order)
+        self.reference = reference
+        self.reference_vjp = reference_vjp
         self.name = function_name(fn)
         self.source = _source_of(rule)
 
@@ -264,7 +269,8 @@ def is_primitive(fn: Any) -> bool:
 
 
 def adjoint(
-    fn: Any, domain: Any = None, *, builtin: bool = False, higher_order: bool = True
+    fn: Any, domain: Any = None, *, builtin: bool = False, higher_order: bool = True,
+    reference: Callable | None = None, reference_vjp: Callable | None = None,
 ) -> Callable[[Callable], Callable]:
     """Register the decorated rule as the adjoint of ``fn`` (Zygote's ``@adjoint``).
 
@@ -274,7 +280,10 @@ def adjoint(
     checker where to draw inputs (see :mod:`adcheck.domains`). ``higher_order=False``
     declares that the pullback is not itself differentiable (it leaves the tape, or its
     derivative is not the second derivative): checks with ``order=2`` then check the first
-    order only, and say so.
+    order only, and say so. ``reference=jac`` (``jac(*args)`` returns the Jacobian) or
+    ``reference_vjp=vjp`` (``vjp(dy, *args)`` returns the cotangents) is an analytic
+    derivative the checks (``check_adjoint``, ``verify``, the CLI, the plugin) compare the
+    rule with, beside finite differences (see :mod:`adcheck.check.reference`).
 
     >>> @primitive
     ... def add(a, b):
@@ -295,8 +304,12 @@ def adjoint(
             f"first, then register the rule with @adcheck.adjoint({name})."
         )
 
+    from .check.reference import validate_reference
+
+    validate_reference(reference, reference_vjp)
+
     def register(rule: Callable) -> Callable:
-        entry = Rule(fn, rule, domain, builtin, higher_order)
+        entry = Rule(fn, rule, domain, builtin, higher_order, reference, reference_vjp)
         (_builtin if builtin else _user)[fn] = entry
         # One key changes: no moment without rules for another thread, which may be tracing
         # while rules are registered lazily.

@@ -36,7 +36,7 @@ from .structural import Snapshot, compare_primal, deep_copy_args, pullback_check
 from .tolerance import Tolerance
 
 __all__ = ["check_adjoint", "run_rule_check", "choose_mode", "FULL_MAX_INPUTS",
-           "promote_integer_inputs", "rule_order",
+           "promote_integer_inputs", "rule_order", "references_of",
            "FULL_MAX_OUTPUTS", "rule_for", "validate_inputs", "validate_options"]
 
 # auto mode is full mode up to these sizes (input entries, output entries).
@@ -351,6 +351,18 @@ def rule_order(rule: registry.Rule, order: int) -> tuple[int, list[str]]:
     return order, []
 
 
+def references_of(rule: registry.Rule, reference: Callable | None,
+                  reference_vjp: Callable | None) -> tuple[Callable | None, Callable | None]:
+    """The caller's reference if one was given, else the one registered with the rule.
+
+    >>> references_of(registry.lookup(np.sin), None, None)
+    (None, None)
+    """
+    if reference is not None or reference_vjp is not None:
+        return reference, reference_vjp
+    return getattr(rule, "reference", None), getattr(rule, "reference_vjp", None)
+
+
 def rule_for(fn: Any, who: str) -> registry.Rule:
     """The rule registered for ``fn``; a ``TypeError`` that says what to do when there is none.
 
@@ -446,6 +458,7 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
     """
     rule_obj = rule_for(fn, "check_adjoint")
     validate_reference(reference, reference_vjp)
+    reference, reference_vjp = references_of(rule_obj, reference, reference_vjp)
     if registry.is_declaration(rule_obj):  # declared non-differentiable: piecewise constant
         from .piecewise import check_constant
 

@@ -48,6 +48,7 @@ from ..tree import flatten
 from .check_adjoint import (
     choose_mode,
     new_seed,
+    references_of,
     rule_for,
     rule_order,
     run_rule_check,
@@ -351,6 +352,7 @@ def verify(fn: Any, inputs: Any = None, max_examples: int = 100,
     seed = resolve_seed(seed, rule.name)
     validate_domain(rule.domain, rule.name)
     validate_reference(reference, reference_vjp)
+    reference, reference_vjp = references_of(rule, reference, reference_vjp)
     if registry.is_declaration(rule):
         from .piecewise import verify_constant
 

@@ -7,6 +7,7 @@ own value; the wrong rules and wrong references are wrong by a known factor.
 from __future__ import annotations
 
 import functools
+import json
 
 import numpy as np
 import pytest
@@ -315,3 +316,40 @@ def test_verify_reports_a_wrong_reference():
     x = eval(r.smallest_input, {"array": np.array, "float32": np.float32})[0]
     assert np.any(np.asarray(x) <= 1)
     assert f.got == pytest.approx(0.5 * f.expected, rel=1e-5)
+
+
+# -- a reference registered with the rule ------------------------------------------------------
+
+
+def test_a_reference_registered_with_the_rule_is_used_by_every_check(tmp_path):
+    from adcheck.cli.collect import import_target
+    from adcheck.cli.main import cli
+    from click.testing import CliRunner
+
+    target = tmp_path / "with_reference.py"
+    target.write_text(
+        "import numpy as np\n"
+        "import adcheck as ad\n\n"
+        "@ad.primitive\n"
+        "def narrow(x):\n"
+        "    return np.where(np.abs(x - 1.0) < 3e-14, x, np.nan)\n\n"
+        "@ad.adjoint(narrow, domain=ad.domains.interval(1.0, 1.0),\n"
+        "            reference_vjp=lambda dy, x: (dy,))\n"
+        "def _(x):\n"
+        "    return narrow(x), lambda dy: (1.02 * dy,)  # 2% off: finite differences cannot tell\n")
+    with ad.scoped_rules():
+        result = CliRunner(env={"COLUMNS": "200"}).invoke(
+            cli, ["verify", str(target), "--max-examples", "5", "--seed", "1", "--format",
+                  "json"], catch_exceptions=False)
+        doc = json.loads(result.stdout)
+        (rule,) = doc["rules"]
+        kinds = {f["kind"] for f in rule["check"]["failures"]}
+        mod = import_target(str(target))  # the module the CLI imported (cached)
+        r = ad.check_adjoint(mod.narrow, np.array([1.0]), seed=0, raise_exception=False)
+        overridden = ad.check_adjoint(mod.narrow, np.array([1.0]), seed=0,
+                                      raise_exception=False,
+                                      reference_vjp=lambda dy, x: (1.02 * dy,))
+    assert result.exit_code == 1 and rule["status"] == "failed"
+    assert kinds == {"reference"}
+    assert [(f.kind, f.got, f.expected) for f in r.failures] == [("reference", 1.02, 1.0)]
+    assert overridden.verdict == "pass"  # the caller's own reference replaces the registered one
