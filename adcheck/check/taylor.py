@@ -274,28 +274,30 @@ def _slope_error(hs: np.ndarray, R: np.ndarray, noise: np.ndarray, rates: np.nda
 
 def _exact(hs: np.ndarray, R: np.ndarray, noise: np.ndarray, finite: np.ndarray,
            derivative: float, ref: float) -> dict:
-    """No step is above round-off: from the three largest consecutive finite steps,
-    ``e·h₀ = R₀/3 - 4R₁ + 32R₂/3`` (exact for cubic remainders), so ``|e|`` is bounded."""
-    idx = np.nonzero(finite)[0]
-    for k in idx:
-        if k + 2 < len(hs) and finite[k + 1] and finite[k + 2] and hs[k] == 2 * hs[k + 1] \
-                and hs[k + 1] == 2 * hs[k + 2]:
-            c = np.array([1 / 3, 4.0, 32 / 3])
-            a = np.abs(R[k:k + 3]) + CLEAN * noise[k:k + 3]
-            bound = float(c @ a / hs[k])
-            base = {"rates": _rates(hs, np.abs(R)), "window": None, "order": math.nan,
-                    "error": 0.0, "bound": bound}
-            if bound <= RESOLVE * ref:
-                return base | {"verdict": "pass", "reason": (
-                    f"the remainder is at round-off from h = {hs[k]:.2g} down: the "
-                    f"function is linear along v to working precision, and <grad, v> = "
-                    f"{derivative:.6g} is right within {bound:.2g}")}
-            return base | {"verdict": "inconclusive", "reason": (
-                f"the remainder is at round-off at every step tried (from h = {hs[k]:.2g}): "
-                f"that bounds the error of <grad, v> = {derivative:.6g} by {bound:.2g} only")}
-    return {"rates": _rates(hs, np.abs(R)), "window": None, "order": math.nan, "error": 0.0,
-            "bound": math.inf, "verdict": "inconclusive",
-            "reason": "too few steps where the function is finite"}
+    """No step is above round-off: ``R = e·h + a·h² + b·h³`` solved at the three largest
+    consecutive finite steps gives ``e`` as a combination of the remainders (for halving
+    steps ``e·h₀ = R₀/3 - 4R₁ + 32R₂/3``), so ``|e|`` is bounded by the remainders and
+    their round-off."""
+    base = {"rates": _rates(hs, np.abs(R)), "window": None, "order": math.nan, "error": 0.0}
+    for k in np.nonzero(finite)[0]:
+        if k + 2 >= len(hs) or not (finite[k + 1] and finite[k + 2]):
+            continue
+        t = hs[k:k + 3] / hs[k]
+        if not (np.all(np.diff(t) < 0) and t[2] > 0.1):
+            continue
+        coefficients = np.linalg.inv(np.stack([t, t**2, t**3], axis=1))[0]
+        a = np.abs(R[k:k + 3]) + CLEAN * noise[k:k + 3]
+        bound = float(np.abs(coefficients) @ a / hs[k])
+        if bound <= RESOLVE * ref:
+            return base | {"bound": bound, "verdict": "pass", "reason": (
+                f"the remainder is at round-off from h = {hs[k]:.2g} down: the "
+                f"function is linear along v to working precision, and <grad, v> = "
+                f"{derivative:.6g} is right within {bound:.2g}")}
+        return base | {"bound": bound, "verdict": "inconclusive", "reason": (
+            f"the remainder is at round-off at every step tried (from h = {hs[k]:.2g}): "
+            f"that bounds the error of <grad, v> = {derivative:.6g} by {bound:.2g} only")}
+    return base | {"bound": math.inf, "verdict": "inconclusive",
+                   "reason": "too few steps where the function is finite"}
 
 
 # -- measuring the sequence -------------------------------------------------------------------
