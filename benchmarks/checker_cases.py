@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Case", "hard_cases", "wrong_cases", "trust_cases"]
+__all__ = ["Case", "SecondOrderCase", "hard_cases", "second_order_cases", "trust_cases",
+           "wrong_cases"]
 
 
 @dataclass
@@ -143,3 +144,67 @@ def trust_cases(seed: int = 0) -> list[Case]:
              True),
     ]
     return cases
+
+
+# -- second order ------------------------------------------------------------------------------
+
+
+@dataclass
+class SecondOrderCase:
+    """A rule written once for every framework: ``f(ops, *args)`` and its pullback
+    ``vjp(ops, g, *args)`` use the framework's array functions from ``ops`` (``ops.cos``,
+    ``ops.const``: a copy the framework does not differentiate, as ``detach`` or
+    ``stop_gradient``). Every rule is right at first order; ``correct`` says whether its
+    pullback is also right when differentiated (second order)."""
+
+    name: str
+    f: Callable
+    vjp: Callable
+    args: tuple
+    correct: bool
+
+
+def second_order_cases(seed: int = 0) -> list[SecondOrderCase]:
+    """Rules right in value; half of them with a pullback whose own derivative is wrong (a
+    constant copy of an input where the input belongs, a product rule with a term lost)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.5, 1.5, 3)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((3, 2))
+    tiny = rng.uniform(1.0, 3.0, 3) * 1e-8
+    steep = rng.uniform(0.5, 1.5, 3)
+    return [
+        SecondOrderCase("sin", lambda o, x: o.sin(x), lambda o, g, x: (g * o.cos(x),), (x,),
+                        True),
+        SecondOrderCase("exp", lambda o, x: o.exp(x), lambda o, g, x: (g * o.exp(x),), (x,),
+                        True),
+        SecondOrderCase("tanh", lambda o, x: o.tanh(x),
+                        lambda o, g, x: (g * (1 - o.tanh(x) ** 2),), (x,), True),
+        SecondOrderCase("x**3", lambda o, x: x ** 3, lambda o, g, x: (g * 3 * x * x,), (x,),
+                        True),
+        SecondOrderCase("matmul", lambda o, a, b: a @ b,
+                        lambda o, g, a, b: (g @ o.T(b), o.T(a) @ g), (a, b), True),
+        SecondOrderCase("sin, cos of a constant copy", lambda o, x: o.sin(x),
+                        lambda o, g, x: (g * o.cos(o.const(x)),), (x,), False),
+        SecondOrderCase("exp, exp of a constant copy", lambda o, x: o.exp(x),
+                        lambda o, g, x: (g * o.exp(o.const(x)),), (x,), False),
+        SecondOrderCase("tanh, a constant tanh", lambda o, x: o.tanh(x),
+                        lambda o, g, x: (g * (1 - o.const(o.tanh(x)) ** 2),), (x,), False),
+        SecondOrderCase("x**3, a term of the product lost", lambda o, x: x ** 3,
+                        lambda o, g, x: (g * 3 * x * o.const(x),), (x,), False),
+        SecondOrderCase("matmul, constant operands", lambda o, a, b: a @ b,
+                        lambda o, g, a, b: (g @ o.T(o.const(b)), o.T(o.const(a)) @ g),
+                        (a, b), False),
+        # badly scaled inputs: a fixed step leaves the domain, or drowns in the values
+        SecondOrderCase("sqrt at 1e-8", lambda o, x: o.sqrt(x),
+                        lambda o, g, x: (g * 0.5 / o.sqrt(x),), (tiny,), True),
+        SecondOrderCase("log at 1e-8", lambda o, x: o.log(x), lambda o, g, x: (g / x,),
+                        (tiny,), True),
+        SecondOrderCase("exp(20x)", lambda o, x: o.exp(20 * x),
+                        lambda o, g, x: (g * 20 * o.exp(20 * x),), (steep,), True),
+        SecondOrderCase("sqrt at 1e-8, constant copy", lambda o, x: o.sqrt(x),
+                        lambda o, g, x: (g * 0.5 / o.sqrt(o.const(x)),), (tiny,), False),
+        # x - const(x) is 0 in value: first order exact, the second derivative off by 1e-4
+        SecondOrderCase("sin, second derivative off by 1e-4", lambda o, x: o.sin(x),
+                        lambda o, g, x: (g * o.cos(x) * (1 + 1e-4 * (x - o.const(x))),),
+                        (x,), False),
+    ]
