@@ -89,7 +89,7 @@ def _box_leaf(leaf: Any, tape: Tape, name: str) -> tuple[Any, _Input | None]:
         kind = "array" if isinstance(leaf, np.ndarray) else "scalar"
     else:
         return leaf, None
-    slot = tape.new_slot()
+    slot = tape.new_slot(shape, dtype)
     tape.names[slot] = name
     if kind == "array" or kind == "traced":
         tape.add_input(value, name)
@@ -251,7 +251,7 @@ def pullback(f: Callable, *args: Any, include_fn: bool = False) -> tuple[Any, Ca
     >>> pullback(addg, 4, include_fn=True)[1](1.0)
     ({'b': 1.0}, 1.0)
     """
-    y, back, _ = _pullback(f, args, include_fn, Tape(), guard=True)
+    y, back, _ = _pullback(f, args, include_fn, Tape(keep_args=False), guard=True)
     return y, back
 
 
@@ -403,7 +403,7 @@ def gradient(f: Callable, *args: Any) -> Any:
         with _read_only([p._data for p in args[0]]):
             return _gradient_params(f, args[0])
     with _read_only(flatten(args)[0]):
-        y, back, _ = _pullback(f, args, False, Tape())
+        y, back, _ = _pullback(f, args, False, Tape(keep_args=False))
         return back(_scalar_seed(y))
 
 
@@ -486,7 +486,7 @@ def _not_scalar(shape: tuple) -> str:
 
 
 def _gradient_params(f: Callable, params: Params) -> Grads:
-    tape = Tape()
+    tape = Tape(keep_args=False)
     slots = []
     # This thread's parameters only: another thread may record its own gradient over the
     # same parameters, or use them as constants, at the same time.
@@ -494,7 +494,7 @@ def _gradient_params(f: Callable, params: Params) -> Grads:
     outer = active_params.get(thread)
     mine = dict(outer) if outer else {}
     for p in params:
-        slot = tape.new_slot()
+        slot = tape.new_slot(np.shape(p._data), p._data.dtype)
         tape.names[slot] = f"p{len(slots) + 1}"
         mine[id(p)] = box = Traced(p._data, tape, slot)
         tape.add_input(box._value)
@@ -554,7 +554,7 @@ def jacobian(f: Callable, *args: Any, mode: str = "rev") -> tuple:
 
 
 def _jacobian(f: Callable, args: tuple) -> tuple:
-    y, back, _ = _pullback(f, args, False, Tape())
+    y, back, _ = _pullback(f, args, False, Tape(keep_args=False))
     if type(y) is Traced:
         out_shape = y.shape
     else:

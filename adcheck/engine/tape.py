@@ -38,7 +38,8 @@ class Entry:
 
     ``inputs`` holds ``(position, item, slot, shape, dtype)`` for each traced argument
     (``item`` is the index inside a list argument such as ``np.stack([a, b])``, else -1).
-    ``args`` are the values the rule saw, so a checker can re-run the rule right there.
+    ``args`` are the values the rule saw, so a checker can re-run the rule right there; on a
+    tape that does not keep them (``Tape(keep_args=False)``) it is only their number.
     """
 
     __slots__ = ("fn", "rule", "args", "kwargs", "pullback", "inputs", "outputs", "out_meta",
@@ -64,17 +65,32 @@ class Tape:
     values of both levels may meet in one operation (the higher level is handled first).
     """
 
-    __slots__ = ("level", "records", "n_slots", "names", "closed", "record_source", "watch",
-                 "writes", "views", "inputs", "guards", "guarded")
+    __slots__ = ("level", "records", "rules", "pullbacks", "n_slots", "shapes", "dtypes", "names",
+                 "closed", "record_source", "keep_args", "watch", "writes", "views", "inputs",
+                 "guards", "guarded")
 
-    def __init__(self, record_source: bool = False):
+    def __init__(self, record_source: bool = False, keep_args: bool = True):
         self.level = next(_level_counter)
-        # Plain tuples in Entry's field order: the hot path appends one per primitive call.
-        self.records: list[tuple] = []
+        # One per primitive call, in three lists: the rule (which knows the function), the
+        # pullback, and the plain data of the call. The cyclic GC untracks a tuple that holds
+        # only numbers, arrays, None and such tuples (one level of nesting per pass), so a
+        # record holds no function or dict (kwargs None when empty) and nests two deep at
+        # most (inputs flat: position, item, slot, ...): it is untracked before it reaches
+        # the oldest generation, and a long tape costs fewer full collections.
+        self.records: list[tuple] = []  # (args, kwargs, inputs, outputs, out_meta, source)
+        self.rules: list[Any] = []
+        self.pullbacks: list[Any] = []
+        # every slot's shape and dtype (what its cotangent must have), indexed by slot
         self.n_slots = 0
+        self.shapes: list[tuple] = []
+        self.dtypes: list[Any] = []
         self.names: dict[int, str] = {}  # input slot -> readable name
         self.closed = False
         self.record_source = record_source
+        # The arguments of each call, for checkers that re-run a rule where it was used.
+        # gradient and pullback do without: an intermediate array then lives only as long
+        # as a pullback needs it (sum(sin(x)) keeps no copy of sin(x) for the sum's entry).
+        self.keep_args = keep_args
         # True once every use of a traced value must be checked (the tape is closed, or an
         # in-place write made older values stale): the hot path tests only this flag.
         self.watch = False
@@ -90,11 +106,22 @@ class Tape:
     @property
     def entries(self) -> list[Entry]:
         """The recorded lines, as :class:`Entry` objects."""
-        return [Entry(*r) for r in self.records]
+        out = []
+        for (args, kwargs, flat, outputs, meta, source), rule, pullback in zip(
+                self.records, self.rules, self.pullbacks):
+            it = iter(flat)
+            inputs = [(pos, item, slot, self.shapes[slot], self.dtypes[slot])
+                      for pos, item, slot in zip(it, it, it)]
+            out.append(Entry(rule.fn, rule, args, kwargs or {}, pullback, inputs, outputs, meta,
+                             source))
+        return out
 
-    def new_slot(self) -> int:
+    def new_slot(self, shape: tuple, dtype: Any) -> int:
+        """A new slot for a value of this shape and dtype."""
         s = self.n_slots
         self.n_slots = s + 1
+        self.shapes.append(shape)
+        self.dtypes.append(dtype)
         return s
 
     def close(self) -> None:
@@ -147,8 +174,10 @@ class Tape:
         """
         cts = dict(seeds)
         pop = cts.pop
-        for record in reversed(self.records):
-            fn, _, args, _, pullback, inputs, outs, out_meta, _ = record
+        records, rules, pullbacks = self.records, self.rules, self.pullbacks
+        shapes, dtypes = self.shapes, self.dtypes
+        for k in range(len(records) - 1, -1, -1):
+            args, _, inputs, outs, out_meta, _ = records[k]
             if type(outs) is int:
                 dy = pop(outs, None)
                 if dy is None:
@@ -164,26 +193,30 @@ class Tape:
                 ]
                 # the cotangent has the output's structure (a namedtuple or dataclass stays one)
                 dy = unflatten(spec, dys)
-            grads = pullback(dy)
+            grads = pullbacks[k](dy)
             if type(grads) is not tuple:
-                grads = _as_tuple(grads, fn)
-            if len(grads) != len(args):
+                grads = _as_tuple(grads, rules[k].fn)
+            n_args = args if type(args) is int else len(args)
+            if len(grads) != n_args:
                 raise RuleError(
-                    f"the adjoint of {_name(fn)} returned {len(grads)} cotangent(s) for "
-                    f"{len(args)} positional argument(s); its pullback must return one "
+                    f"the adjoint of {_name(rules[k].fn)} returned {len(grads)} cotangent(s) for "
+                    f"{n_args} positional argument(s); its pullback must return one "
                     "per positional argument (None for those that are not differentiable)."
                 )
-            for pos, item, slot, shape, dtype in inputs:
+            it = iter(inputs)
+            for pos, item, slot in zip(it, it, it):  # inputs is flat: (position, item, slot)*
                 g = grads[pos]
                 if g.__class__ is _FUNCTION:  # a lazy cotangent: computed only when needed
                     g = g()
-                    grads = grads[:pos] + (g,) + grads[pos + 1:]
+                    if item >= 0:  # the other items of this list argument reuse it
+                        grads = grads[:pos] + (g,) + grads[pos + 1:]
                 if item >= 0 and g is not None:
                     g = g[item]
                 if g is None:
                     continue
+                shape, dtype = shapes[slot], dtypes[slot]
                 if g.__class__ is not _NDARRAY or g.shape != shape or g.dtype != dtype:
-                    g = project(g, shape, dtype, fn, pos)
+                    g = project(g, shape, dtype, rules[k].fn, pos)
                 prev = cts.get(slot)
                 cts[slot] = g if prev is None else prev + g
         return cts
@@ -196,13 +229,17 @@ class Tape:
         counter = itertools.count(1)
         out = []
         for entry in self.entries:
+            if type(entry.args) is int:  # a tape that kept no arguments: "..." for each
+                entry.args = (_Unkept(),) * entry.args
             args: list = [_show(a) for a in entry.args]
             for pos, item, slot, _, _ in entry.inputs:
                 label = names.get(slot, f"s{slot}")
                 if item >= 0:
                     inner = args[pos]
                     if not isinstance(inner, list):
-                        inner = [_show(v) for v in entry.args[pos]]
+                        given = entry.args[pos]
+                        inner = [_show(v) for v in given] if type(given) is not _Unkept else []
+                    inner += ["..."] * (item + 1 - len(inner))
                     inner[item] = label
                     args[pos] = inner
                 else:
@@ -274,6 +311,13 @@ def _name(fn: Any) -> str:
     from ..registry import function_name
 
     return function_name(fn)
+
+
+class _Unkept:
+    """An argument a tape did not keep (``Tape(keep_args=False)``), printed as ``...``."""
+
+    def __repr__(self) -> str:
+        return "..."
 
 
 def _show(value: Any) -> str:

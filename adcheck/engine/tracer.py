@@ -634,7 +634,7 @@ def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
             if a._tape is tape:
                 v = a._value
                 unwrapped[pos] = v
-                inputs.append((pos, -1, a._slot, _shape(v), _dtype(v)))
+                inputs += (pos, -1, a._slot)
         elif t is list or t is tuple:
             items = list(a)
             for i, b in enumerate(a):
@@ -642,7 +642,7 @@ def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
                     if b._tape is tape:
                         v = b._value
                         items[i] = v
-                        inputs.append((pos, i, b._slot, _shape(v), _dtype(v)))
+                        inputs += (pos, i, b._slot)
                 else:
                     items[i] = _constant(tape, b, fn)
             unwrapped[pos] = rebuild_sequence(t, items) if t is tuple else items
@@ -650,14 +650,14 @@ def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
             unwrapped[pos] = _constant(tape, a, fn)
     if kwargs:
         kwargs = {k: _constant(tape, v, fn) for k, v in kwargs.items()}
-    return _record(fn, tape, unwrapped, kwargs, inputs)
+    return _record(fn, tape, tuple(unwrapped), kwargs, tuple(inputs))
 
 
 def apply_binary(fn: Any, a: Any, b: Any) -> Any:
     """:func:`apply_primitive` for ``fn(a, b)`` with plain (non-list) arguments: the hot path
     of Python's operators and two-argument ufuncs."""
-    ta = type(a) is Traced
-    tb = type(b) is Traced
+    ta = a.__class__ is Traced
+    tb = b.__class__ is Traced
     if active_params or not (ta or tb):
         return apply_primitive(fn, (a, b), {})
     if ta and tb and a._tape is not b._tape:
@@ -668,18 +668,15 @@ def apply_binary(fn: Any, a: Any, b: Any) -> Any:
     tape = a._tape if ta else b._tape
     if tape.watch:
         _check_uses(tape, (a, b))
-    inputs = []
+    # Tuples, not lists, for what the entry keeps (see Tape.records): the GC untracks them.
     if ta:
-        va = a._value
-        inputs.append((0, -1, a._slot, _shape(va), _dtype(va)))
-    else:
-        va = a if a.__class__ is float else _constant(tape, a, fn)
-    if tb:
-        vb = b._value
-        inputs.append((1, -1, b._slot, _shape(vb), _dtype(vb)))
-    else:
+        if tb:
+            return _record(fn, tape, (a._value, b._value), _NO_KWARGS,
+                           (0, -1, a._slot, 1, -1, b._slot))
         vb = b if b.__class__ is float else _constant(tape, b, fn)
-    return _record(fn, tape, [va, vb], _NO_KWARGS, inputs)
+        return _record(fn, tape, (a._value, vb), _NO_KWARGS, (0, -1, a._slot))
+    va = a if a.__class__ is float else _constant(tape, a, fn)
+    return _record(fn, tape, (va, b._value), _NO_KWARGS, (1, -1, b._slot))
 
 
 def apply_unary(fn: Any, a: Traced) -> Any:
@@ -687,10 +684,7 @@ def apply_unary(fn: Any, a: Traced) -> Any:
     tape = a._tape
     if tape.watch:
         _check_uses(tape, (a,))
-    v = a._value
-    if v.__class__ is _NDARRAY:
-        return _record(fn, tape, [v], _NO_KWARGS, [(0, -1, a._slot, v.shape, v.dtype)])
-    return _record(fn, tape, [v], _NO_KWARGS, [(0, -1, a._slot, _shape(v), _dtype(v))])
+    return _record(fn, tape, (a._value,), _NO_KWARGS, (0, -1, a._slot))
 
 
 def _raise_closed():
@@ -824,14 +818,14 @@ def _refuse_complex(fn: Any, tape: Tape) -> None:
     )
 
 
-def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) -> Any:
+def _record(fn: Any, tape: Tape, unwrapped: tuple, kwargs: dict, inputs: tuple) -> Any:
     """Call ``fn``'s rule on the unwrapped arguments and append the entry to ``tape``."""
     rule = _rules.get(fn)
     if rule is None and registry._lazy:  # rules not registered until their module is imported
         rule = registry.lookup(fn)
     if rule is None:
         if fn in _nondiff:
-            return fn(*strip(tuple(unwrapped)), **kwargs)
+            return fn(*strip(unwrapped), **kwargs)
         label = registry.function_label(fn)
         if fn is np.copyto:
             raise NotDifferentiable(
@@ -852,8 +846,10 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
             if kind != "c":
                 return value
             _refuse_complex(fn, tape)
-        outputs = tape.n_slots
+        outputs = tape.n_slots  # tape.new_slot(value.shape, value.dtype), inline
         tape.n_slots = outputs + 1
+        tape.shapes.append(value.shape)
+        tape.dtypes.append(value.dtype)
         meta = None
         if value.base is not None or value is unwrapped[0]:
             value = _note_view(tape, outputs, value, unwrapped)
@@ -870,7 +866,7 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
         for v in leaves:
             shapes.append(_leaf_meta(v))
             if _is_differentiable_value(v, fn):
-                s = tape.new_slot()
+                s = tape.new_slot(*shapes[-1])
                 if isinstance(v, np.ndarray) and v.base is not None:
                     v = _note_view(tape, s, v, unwrapped)
                 slots.append(s)
@@ -885,18 +881,19 @@ def _record(fn: Any, tape: Tape, unwrapped: list, kwargs: dict, inputs: list) ->
         if not _is_differentiable_value(value, fn):
             _refuse_hidden_floats(value, fn)
             return value
-        outputs = tape.n_slots
-        tape.n_slots = outputs + 1
+        outputs = tape.new_slot(_shape(value), _dtype(value))
         meta = None
         concrete = strip(value)
         if isinstance(concrete, np.ndarray) and concrete.base is not None:
             tape.views.append((outputs, concrete))
         result = Traced(value, tape, outputs)
     source = caller_source() if tape.record_source else None
-    # Field order of tape.Entry.
-    tape.records.append(
-        (fn, rule, unwrapped, kwargs, pullback, inputs, outputs, meta, source)
-    )
+    # Without keep_args only the number of arguments is kept, so that an intermediate array
+    # is freed once no pullback holds it.
+    tape.records.append((unwrapped if tape.keep_args else len(unwrapped), kwargs or None,
+                         inputs, outputs, meta, source))
+    tape.rules.append(rule)
+    tape.pullbacks.append(pullback)
     return result
 
 
