@@ -37,6 +37,7 @@ from .lines import LineEstimate, LineEstimator, NotEvaluable, hull, outside
 from .oracle import Oracle
 from .probes import Probe, balance, bisect, plan
 from .problem import Problem, RuleProblem
+from .quick import QuickLine, shortcut_allowed
 from .report import output_entry
 from .result import Failure
 from .rounding import LATE_FACTOR, RoundingProbe
@@ -538,7 +539,12 @@ class _Dot:
 def _dot(est: LineEstimator, v: np.ndarray, dy: np.ndarray, b: np.ndarray,
          slack: np.ndarray, rnd: np.ndarray | None = None) -> _Dot:
     """One probe's comparison; ``slack`` includes the rounding allowance ``rnd`` if any."""
-    line = est.estimate(v, dy=dy)
+    return _dot_of(est.estimate(v, dy=dy), v, b, slack, rnd)
+
+
+def _dot_of(line: LineEstimate, v: np.ndarray, b: np.ndarray, slack: np.ndarray,
+            rnd: np.ndarray | None = None) -> _Dot:
+    """The comparison of ``⟨b, v⟩`` with the finite difference ``line``."""
     total = dot_slack(slack, v)
     rounding = 0.0
     if rnd is not None:
@@ -624,6 +630,48 @@ def _decide_dot(est: Oracle, problem: Problem, v: np.ndarray, dy: np.ndarray, b:
     return v, first, False
 
 
+class _Shortcut:
+    """Probes taken on a :class:`~adcheck.check.quick.QuickLine` (four or six evaluations)
+    when they pass with room for its whole error bound; see :mod:`adcheck.check.quick`.
+    After ``_SHORTCUT_MISSES`` attempts that the adaptive estimate then passed anyway (a
+    function whose scale is not the inputs'), the shortcut is not tried again."""
+
+    def __init__(self, est: Oracle):
+        self.est = est
+        self.enabled = shortcut_allowed(est)
+        self.tried = False
+        self.misses = 0
+
+    def dot(self, v: np.ndarray, dy: np.ndarray, b: np.ndarray, slack: np.ndarray,
+            rnd: np.ndarray | None) -> _Dot | None:
+        """The probe's comparison on the quick estimate if it passes with room, else None."""
+        self.tried = True
+        quick = QuickLine.sample(self.est, v, dy, dot_slack(slack, v))
+        for extended in (False, True):
+            if quick is None or (extended and not quick.extend()):
+                return None
+            line = quick.estimate()
+            if line is None:
+                return None
+            dot = _dot_of(line, v, b, slack, rnd)
+            if (dot.error + SAFETY * dot.fd_error <= dot.slack
+                    and _is_decided(self.est, dot, dy, v)):
+                self.tried = False
+                return dot
+        return None
+
+    def settle(self, first: _Dot) -> None:
+        """After the adaptive estimate of a probe the shortcut did not take."""
+        if self.tried and not first.fails:
+            self.misses += 1
+            self.enabled = self.misses < _SHORTCUT_MISSES
+        self.tried = False
+
+
+# Attempts of the shortcut the adaptive estimate then passed, before it is given up.
+_SHORTCUT_MISSES = 2
+
+
 def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
                  rng: np.random.Generator, cotangents: tuple = (),
                  max_found: int = 5, fail_fast: bool = False,
@@ -637,6 +685,7 @@ def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
     for d in cotangents:
         probes.append(Probe("drawn cotangent", None, np.asarray(d, float)))
     blamed: set[int] = set()
+    shortcut = _Shortcut(est)
     for probe in probes:
         pulled = problem.pull(probe.dy)
         b = pulled.flat
@@ -651,8 +700,15 @@ def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
         if rnd is not None:
             rnd = np.where(ok, rnd, 0.0)
             slack = slack + rnd
+        if shortcut.enabled:
+            quick = shortcut.dot(v, probe.dy, b, slack, rnd)
+            if quick is not None:  # passed with room for its whole error bound
+                out.probes += 1
+                out.record(quick.error, quick.tolerance, quick.rounding)
+                continue
         first = _dot(est, v, probe.dy, b, slack, rnd)
         out.probes += 1
+        shortcut.settle(first)
         if not first.fails and not _is_decided(est, first, probe.dy, v):
             v, first, decided = _decide_dot(est, problem, v, probe.dy, b, slack, rnd, first,
                                             out)
