@@ -221,14 +221,15 @@ def check_pullback(P: Callable, point: tuple, names: list[str], name: str, n_dy:
                    atol: float | None = None, rtol: float | None = None,
                    rng: np.random.Generator | None = None, seed: int = 0,
                    nondet_tol: float | None = None, localise: bool = True,
-                   fail_fast: bool = False) -> SecondOrder:
+                   fail_fast: bool = False, scale_floor: float = 0.0) -> SecondOrder:
     """Differentiate ``P`` with the engine and compare with finite differences of ``P``.
 
     ``P(*point)`` is a pullback as a function (see :func:`rule_pullback_function`); ``names``
     name its arguments in messages, the last ``n_dy`` being the cotangent's leaves (for the
-    :func:`noise_floor`); ``fail_fast`` stops at the first wrong value (verify's
-    shrinking). Returns a :class:`SecondOrder` (never raises for a wrong
-    rule: an error while differentiating ``P`` is a failure that says what raised).
+    :func:`noise_floor`; ``scale_floor`` is :func:`rounding_floor`'s); ``fail_fast`` stops
+    at the first wrong value (verify's shrinking). Returns a :class:`SecondOrder` (never
+    raises for a wrong rule: an error while differentiating ``P`` is a failure that says
+    what raised).
 
     >>> rule = lambda x: (np.exp(x), lambda dy: (dy * np.exp(x),))
     >>> P = lambda x, dy: rule(x)[1](dy)[0]
@@ -279,7 +280,7 @@ def check_pullback(P: Callable, point: tuple, names: list[str], name: str, n_dy:
                          "cotangent")
         out.seconds = time.perf_counter() - start
         return _finished(out)
-    floor = noise_floor(P, point, n_dy, problem, expected)
+    floor = max(noise_floor(P, point, n_dy, problem, expected), scale_floor)
     with np.errstate(all="ignore"):
         try:
             out.failures += _nan_failures(problem.pull(rng.standard_normal(problem.m)),
@@ -321,20 +322,24 @@ NOISE_FLOOR_FACTOR = 1e6
 def noise_floor(P: Callable, point: tuple, n_dy: int, problem: Any, expected: Any) -> float:
     """An absolute tolerance floor for ``P``'s derivatives from its measured rounding noise.
 
-    ``P`` is linear in the cotangent, so ``P(x, c·Δ) / c`` equals ``P(x, Δ)`` but for
-    rounding: their largest difference over two factors ``c`` near 1 is the noise ``σ`` of
-    ``P``'s outputs. It is about ``eps·|P|`` for a well-conditioned pullback (the floor is
-    then ~1e-10 of the values), but much larger where the pullback cancels terms to a value
-    near 0 (``cond`` of a 1x1 matrix is constant, its pullback the difference of two equal
-    terms, ±6e-17): finite differences of that noise must not be read as a derivative.
-    Returns ``NOISE_FLOOR_FACTOR · σ`` over the smallest scale of ``P``'s inputs (0 when
-    ``P`` takes no cotangent, or the noise cannot be measured).
+    The noise ``σ`` of ``P``'s outputs is measured two ways, both blind to ``P``'s smooth
+    variation: ``P`` is linear in the cotangent, so ``P(x, c·Δ) / c`` equals ``P(x, Δ)`` but
+    for rounding (two factors ``c`` near 1); and moving the inputs by ``k = ±1, ±2`` units in
+    the last place (along fixed signs) changes ``P`` linearly in ``k`` but for rounding (the
+    residual of the straight line through the four changes). ``σ`` is about ``eps·|P|`` for
+    a well-conditioned pullback (the floor is then ~1e-10 of the values), but much larger
+    where the pullback cancels terms to a value near 0 (``cond`` of a 1x1 matrix, and the
+    ``corrcoef`` of one variable, are constant: their pullbacks are rounding noise of 1e-17
+    from terms of size 1): finite differences of that noise must not be read as a
+    derivative. Returns ``NOISE_FLOOR_FACTOR · σ`` over the smallest scale of ``P``'s inputs
+    (0 when ``P`` takes no cotangent, or the noise cannot be measured).
 
     >>> from adcheck.check.problem import FunctionProblem
     >>> P = lambda x, dy: (dy * np.sin(x) + dy) - dy - dy * np.sin(x)  # 0, up to rounding
     >>> point = (np.array([0.3]), np.array([1.0]))
     >>> p = FunctionProblem(P, point, P(*point), None, ["x", "dy"])
-    >>> noise_floor(P, point, 1, p, P(*point)) > 0, noise_floor(np.multiply, point, 1, p,
+    >>> q = FunctionProblem(np.multiply, point, np.multiply(*point), None, ["x", "dy"])
+    >>> noise_floor(P, point, 1, p, P(*point)) > 0, noise_floor(np.multiply, point, 1, q,
     ...                                                         np.multiply(*point))
     (True, 0.0)
     """
@@ -353,8 +358,64 @@ def noise_floor(P: Callable, point: tuple, n_dy: int, problem: Any, expected: An
         diff = np.abs(again - base)
         if np.all(np.isfinite(diff)):
             sigma = max(sigma, float(np.max(diff, initial=0.0)))
+    sigma = max(sigma, _ulp_noise(problem, k, base))
     scale = float(np.min(problem.scales, initial=1.0)) if problem.n else 1.0
     return NOISE_FLOOR_FACTOR * sigma / scale
+
+
+#: Multiplies ``eps`` in :func:`rounding_floor`.
+ROUNDING_FLOOR_FACTOR = 1e3
+
+
+def rounding_floor(first: Any, dy: np.ndarray) -> float:
+    """An absolute floor for the second-order comparison: ``1e3·eps`` of the size second
+    derivatives have at this point, ``|f|·(|Δ| / s² + 1 / s)`` (``s``: the smallest scale of
+    the inputs; the ``1/s`` term for the derivatives in ``Δ``, which are first derivatives).
+
+    Where a function is constant (``corrcoef`` of one variable, ``cond`` of a 1x1 matrix),
+    its pullback is 0 exactly or up to rounding, and the engine's second-order pullback
+    carries the rounding of its terms (1e-18 from terms of size 1) where the truth is 0;
+    that rounding, unlike ``P``'s own (:func:`noise_floor`), cannot be measured from ``P``.
+    A wrong second derivative is off by about that size itself, 1e13 times the floor.
+
+    >>> from adcheck.check.problem import RuleProblem
+    >>> first = RuleProblem(np.exp, None, (np.array([2.0, 4.0]),), {})
+    >>> f"{rounding_floor(first, np.ones(2)):.2g}"  # 1e3 eps e^4 (1/2² + 1/2)
+    '9.1e-12'
+    """
+    if first.n == 0 or first.m == 0:
+        return 0.0
+    peak = float(np.max(np.abs(first.flat_outputs(first.y0)), initial=0.0))
+    s = float(np.min(first.scales))
+    d = float(np.max(np.abs(dy), initial=0.0))
+    value = ROUNDING_FLOOR_FACTOR * float(np.finfo(np.float64).eps) * peak * (d / s**2 + 1 / s)
+    return value if np.isfinite(value) else 0.0
+
+
+def _ulp_noise(problem: Any, k: int, base: np.ndarray) -> float:
+    """The rounding noise of ``P`` seen when its first ``k`` arguments move by 1 and 2 ulps
+    (the residual of a straight line through the changes; see :func:`noise_floor`)."""
+    moving = np.zeros(problem.n, bool)
+    for leaf in problem.leaves:
+        if leaf.position < k:
+            moving[leaf.offset : leaf.offset + leaf.size] = True
+    if not moving.any():
+        return 0.0
+    x0 = problem.x0
+    signs = np.where(np.arange(problem.n) % 3 == 1, -1.0, 1.0)
+    step = np.where(moving, np.spacing(np.abs(x0)) * signs, 0.0)
+    ks = np.array([-2.0, -1.0, 1.0, 2.0])
+    changes = []
+    try:
+        with np.errstate(all="ignore"):
+            for kk in ks:
+                changes.append(problem.flat_outputs(problem.call_at(x0 + kk * step)) - base)
+    except Exception:  # noqa: BLE001  (the comparison itself will report it)
+        return 0.0
+    d = np.array(changes)  # (4, m)
+    slope = (ks @ d) / float(ks @ ks)
+    residual = np.abs(d - ks[:, None] * slope[None, :])
+    return float(np.max(residual, initial=0.0)) if np.all(np.isfinite(residual)) else 0.0
 
 
 def _name_inputs(tape: Tape, point: tuple, names: list[str]) -> None:
@@ -425,7 +486,8 @@ def second_order_of_rule(result: CheckResult, problem: Any, *, cotangents: tuple
         mode = "fast" if entries > full_max else mode
     found = check_pullback(P, point, names, problem.name, P.n_dy, mode=mode,
                            fdm=fdm, atol=atol, rtol=rtol, rng=rng, seed=seed,
-                           nondet_tol=nondet_tol, localise=not fail_fast, fail_fast=fail_fast)
+                           nondet_tol=nondet_tol, localise=not fail_fast, fail_fast=fail_fast,
+                           scale_floor=rounding_floor(problem, flat))
     add_to_result(result, found)
 
 
@@ -507,11 +569,13 @@ def second_order_of_function(result: CheckResult, f: Callable, problem: Any, tap
                             "output)")
         return
     rng = np.random.default_rng([seed, 2])
-    dy = problem.output_cotangent(rng.standard_normal(problem.m))
+    flat = rng.standard_normal(problem.m)
+    dy = problem.output_cotangent(flat)
     P, point, names = function_pullback_function(f, problem, dy)
     found = check_pullback(P, point, names, result.name, P.n_dy, mode=mode,
                            fdm=fdm, atol=atol, rtol=rtol, rng=rng, seed=seed,
-                           nondet_tol=nondet_tol, localise=False)
+                           nondet_tol=nondet_tol, localise=False,
+                           scale_floor=rounding_floor(problem, flat))
     if localise and not found.passed:
         culprit = first_rule_wrong_at_order_2(tape, mode=mode, fdm=fdm, atol=atol, rtol=rtol,
                                               seed=seed)
