@@ -11,6 +11,11 @@ outputs) is checked by
 when those are installed (columns are skipped otherwise). Evaluations are counted by
 wrapping the primal function. Run: ``python benchmarks/checker_scaling.py [--max 6]``.
 
+A second table is issue 11's measure: a whole-function check of ``f(x) = sin(x)·x²`` in fast
+mode (``ad.gradcheck(f, x, mode="fast")``; PyTorch's ``gradcheck(fast_mode=True)`` and JAX's
+``check_grads``), as calls of ``f`` and as time divided by the time of 20 plain evaluations
+of ``f`` at the same ``n``, measured in the same run (the target is at most 3).
+
 Also printed: the first finite difference in a fresh process (it loaded findiff and sympy,
 about a second, before the stencil table), and with ``--verify-rules N`` the mean cost of
 ``ad.verify`` (default settings, seed 5) over the first ``N`` built-in rules, wall and CPU.
@@ -107,6 +112,100 @@ def bench_jax(x: np.ndarray) -> tuple[int, float, bool]:
     return counter.calls, time.perf_counter() - start, ok
 
 
+def sin_x2(x):
+    return np.sin(x) * x**2
+
+
+def plain_time(f, x, repeats: int = 20) -> float:
+    """Seconds of ``repeats`` back-to-back evaluations of ``f(x)`` (the median of 3 runs)."""
+    runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            f(x)
+        runs.append(time.perf_counter() - start)
+    return sorted(runs)[1]
+
+
+def gradcheck_adcheck(x: np.ndarray) -> tuple[int, float, bool]:
+    calls = [0]
+
+    def f(x):
+        calls[0] += 1
+        return sin_x2(x)
+
+    start = time.perf_counter()
+    result = ad.gradcheck(f, x, mode="fast", seed=0, raise_exception=False)
+    return calls[0], time.perf_counter() - start, result.passed
+
+
+def gradcheck_torch(x: np.ndarray) -> tuple[int, float, bool]:
+    import torch
+
+    calls = [0]
+
+    def f(t):
+        calls[0] += 1
+        return torch.sin(t) * t**2
+
+    t = torch.tensor(x, requires_grad=True)
+    start = time.perf_counter()
+    ok = torch.autograd.gradcheck(f, (t,), fast_mode=True, raise_exception=False)
+    return calls[0], time.perf_counter() - start, bool(ok)
+
+
+def gradcheck_jax(x: np.ndarray) -> tuple[int, float, bool]:
+    import jax
+    import jax.numpy as jnp
+    from jax.test_util import check_grads
+
+    jax.config.update("jax_enable_x64", True)
+    calls = [0]
+
+    def f(v):
+        calls[0] += 1  # counts traces and eager calls alike
+        return jnp.sin(v) * v**2
+
+    start = time.perf_counter()
+    try:
+        check_grads(f, (jnp.asarray(x),), order=1, modes=["rev"])
+        ok = True
+    except AssertionError:
+        ok = False
+    return calls[0], time.perf_counter() - start, ok
+
+
+def gradcheck_table(max_power: int) -> None:
+    """Calls of f and time / time of 20 plain evaluations, per checker and n."""
+    columns = {"adcheck fast": gradcheck_adcheck}
+    try:
+        import torch  # noqa: F401
+
+        columns["torch fast"] = gradcheck_torch
+    except ImportError:
+        print("torch not installed: its column is skipped")
+    try:
+        import jax  # noqa: F401
+
+        columns["jax"] = gradcheck_jax
+    except ImportError:
+        print("jax not installed: its column is skipped")
+    print("\ngradcheck of sin(x)*x**2, fast mode: calls of f, time / time of 20 plain "
+          "evaluations (target <= 3)")
+    print(f"{'n':>9s}{'20 evals s':>12s}" + "".join(f"{name + ' calls':>20s}{'ratio':>8s}"
+                                                  for name in columns))
+    rng = np.random.default_rng(0)
+    for k in range(2, max_power + 1):
+        n = 10**k
+        x = rng.uniform(-3, 3, n)
+        base = plain_time(sin_x2, x)
+        row = f"{n:>9d}{base:>12.4f}"
+        for run in columns.values():
+            calls, seconds, ok = run(x)
+            row += f"{str(calls) + ('' if ok else '!'):>20s}{seconds / base:>8.1f}"
+        print(row, flush=True)
+
+
 FIRST_FD = """
 import time
 t0 = time.perf_counter()
@@ -193,6 +292,7 @@ def main() -> None:
             row += f"{str(evals) + mark:>20s}{seconds:>9.2f}"
         print(row, flush=True)
     print("(! marks a correct rule the checker rejected)")
+    gradcheck_table(args.max)
 
 
 if __name__ == "__main__":
