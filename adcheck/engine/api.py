@@ -357,7 +357,8 @@ def _pullback(
 def _own(grads: Any, dy: Any, tape: Tape, outputs: list = ()) -> Any:
     """``grads`` with every array the caller's own: an array that is another gradient's, or
     shares memory with the cotangent ``dy`` or an input, is copied (rules may return ``dy``
-    itself or views of it, e.g. the adjoints of ``+`` and ``np.concatenate``)."""
+    itself or views of it, e.g. the adjoints of ``+`` and ``np.concatenate``), and so is a
+    read-only one (a rule may return ``np.broadcast_to(dy, shape)`` without a copy)."""
     leaves, spec = flatten(grads)
     owners: dict[int, list] = {}
     for a in flatten(dy)[0] + [a for a, _ in tape.inputs] + list(outputs):
@@ -369,7 +370,8 @@ def _own(grads: Any, dy: Any, tape: Tape, outputs: list = ()) -> Any:
             continue
         key = id(_owner(g))
         others = owners.get(key)
-        if others is not None and any(np.may_share_memory(g, o) for o in others):
+        if not g.flags.writeable or (
+                others is not None and any(np.may_share_memory(g, o) for o in others)):
             g = leaves[i] = g.copy()
             changed = True
             key = id(g)

@@ -219,6 +219,9 @@ class Tape:
                     g = project(g, shape, dtype, rules[k].fn, pos)
                 prev = cts.get(slot)
                 cts[slot] = g if prev is None else prev + g
+            # Let go of this entry's cotangents (and the lazy ones, which hold dy) before
+            # the next pullback runs: only cts holds what is still needed.
+            dy = grads = g = prev = None
         return cts
 
     # -- printing ------------------------------------------------------------------------

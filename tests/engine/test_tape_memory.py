@@ -85,3 +85,25 @@ def test_records_of_ufunc_calls_are_untracked_by_the_collector_after_two_passes(
     gc.collect()
     gc.collect()
     assert [gc.is_tracked(r) for r in tape.records] == [False, False, False]
+
+
+@ad.primitive
+def spread(x):
+    return np.sum(x)
+
+
+@ad.adjoint(spread)
+def _spread(x):
+    shape = np.shape(x)
+    return spread(x), lambda dy: (np.broadcast_to(dy, shape),)  # a read-only view, no copy
+
+
+def test_a_read_only_cotangent_reaches_the_caller_as_a_writable_array_of_its_own():
+    x = np.arange(3.0)
+    (g,) = ad.gradient(lambda x: spread(x) * 3.0, x)
+    assert g.tolist() == [3.0, 3.0, 3.0] and g.flags.writeable and g.base is None
+    y, back = ad.pullback(spread, np.ones((2, 2)))
+    (g,) = back(np.float64(2.0))
+    assert g.tolist() == [[2.0, 2.0], [2.0, 2.0]] and g.flags.writeable
+    g[0, 0] = 5.0  # the caller may write into it
+    assert back(np.float64(2.0))[0].tolist() == [[2.0, 2.0], [2.0, 2.0]]
