@@ -409,14 +409,20 @@ def check_adjoint(fn: Any, *args: Any, mode: str = "auto",
     at most 32 entries. ``fdm`` is the finite-difference method (``central_fdm(5, 1)``);
     ``atol``/``rtol`` add to the tolerance (see :mod:`adcheck.check.tolerance`); ``seed``
     fixes the random probes. Besides values, the shapes, dtypes and count of the
-    cotangents, linearity, mutation, NaN and the primal value are checked.
+    cotangents, linearity, mutation, NaN and the primal value are checked; so are each
+    output's zero or ``None`` cotangent of a rule with several outputs
+    (:mod:`~adcheck.check.undefined`), cotangents in other memory layouts
+    (:mod:`~adcheck.check.layouts`) and calls that depend on each other
+    (:mod:`~adcheck.check.reentrancy`).
 
     A comparison the finite differences cannot decide even on other steps (their error
     bound is not small beside the values compared, see :mod:`adcheck.check.decided`) is
     *inconclusive*: a failure with its reason, or with ``inconclusive="warn"`` a pass that
     lists it (``result.verdict == "inconclusive"``). Calling the pullback twice with the
     same ``Δ`` may differ by rounding (a sum in another order); ``nondet_tol`` bounds that
-    difference absolutely (``0.0``: bit for bit; default: a few ulps of the terms).
+    difference absolutely (``0.0``: bit for bit; default: a few ulps of the terms), and
+    the same bound applies to a strided ``Δ`` against a contiguous one and to a second
+    call of the rule.
 
     ``order=2`` also checks second derivatives through the rule: its pullback, as a function
     ``back(x, Δ)`` of the inputs and the cotangent, is differentiated by the engine (reverse
