@@ -9,10 +9,10 @@ Caught here, with the rule called at the checked input ``x`` and at a nearby poi
   checked call is never the rule's first: a cache keyed wrongly (by shape, by ``id``) that
   is right only the first time then serves ``x'``'s numbers at ``x``, and the comparison with
   finite differences finds them wrong;
+- **a second call at x**, right after the checked one: the same primal value and the same
+  pullback (a call counter of any period, state kept between calls);
 - **no state leaks into a pullback**: after a call at ``x'``, the checked call's pullback
-  still gives what it gave before (a pullback that reads a global the last call set);
-- **a second call at x**: the same primal value and the same pullback as the first (a call
-  counter, state kept between calls).
+  still gives what it gave before (a pullback that reads a global the last call set).
 
 Results must agree bit for bit, up to the rounding a sum taken in another order makes, or
 within ``nondet_tol``. Kind ``"reentrancy"``. Costs two calls of the rule and two of a
@@ -153,35 +153,44 @@ def reentrancy_checks(problem: Problem, d: np.ndarray, first: Pulled,
     if not isinstance(problem, RuleProblem) or rule is None or problem.back is None:
         return []
     failures: list[Failure] = []
+    failures += _second_call(problem, rule, d, first, nondet_tol)
     other = nearby_args(problem.args)
-    if other is not None:
-        try:
-            with np.errstate(all="ignore"):
-                rule(*other, **problem.kwargs)
-        except Exception:  # noqa: BLE001  (x' may lie outside the domain)
-            pass
-        try:
-            later = problem.pull(d)
-        except PullError as exc:
-            failures.append(Failure(KIND, f"after the rule was called at another input, the "
-                                    f"pullback of the checked call fails: {exc.message}"))
-        else:
-            where = first_disagreement(problem, first, later, d, nondet_tol)
-            if where is not None:
-                entry, before, after, arg, index = entry_values(problem, where, first, later)
-                failures.append(Failure(
-                    KIND, f"the pullback gives {entry} = {before:.10g}, but {after:.10g} "
-                    "when called again after the rule was called at another input: it reads "
-                    "state a later call changed (a global, a cache); a pullback must depend "
-                    "only on what its own call saved", argument=arg, index=index, path=entry,
-                    got=after, expected=before))
+    if other is None:
+        return failures
+    try:
+        with np.errstate(all="ignore"):
+            rule(*other, **problem.kwargs)
+    except Exception:  # noqa: BLE001  (x' may lie outside the domain)
+        pass
+    try:
+        later = problem.pull(d)
+    except PullError as exc:
+        failures.append(Failure(KIND, f"after the rule was called at another input, the "
+                                f"pullback of the checked call fails: {exc.message}"))
+        return failures
+    where = first_disagreement(problem, first, later, d, nondet_tol)
+    if where is not None:
+        entry, before, after, arg, index = entry_values(problem, where, first, later)
+        failures.append(Failure(
+            KIND, f"the pullback gives {entry} = {before:.10g}, but {after:.10g} "
+            "when called again after the rule was called at another input: it reads "
+            "state a later call changed (a global, a cache); a pullback must depend "
+            "only on what its own call saved", argument=arg, index=index, path=entry,
+            got=after, expected=before))
+    return failures
+
+
+def _second_call(problem: RuleProblem, rule: Callable, d: np.ndarray, first: Pulled,
+                 nondet_tol: float | None) -> list[Failure]:
+    """The rule called again at the same input, right after the checked call (so that a
+    counter of any period shows), against the checked call's value and pullback."""
+    failures: list[Failure] = []
     try:
         with np.errstate(all="ignore"):
             value, back = rule(*problem.args, **problem.kwargs)
     except Exception as exc:  # noqa: BLE001
-        failures.append(Failure(KIND, f"a second call of the rule at the same input raised "
-                                f"{type(exc).__name__}: {exc}"))
-        return failures
+        return [Failure(KIND, f"a second call of the rule at the same input raised "
+                        f"{type(exc).__name__}: {exc}")]
     differs = _primal_difference(problem.value, value, nondet_tol)
     if differs is not None:
         failures.append(Failure(KIND, f"a second call of the rule at the same input gave a "
