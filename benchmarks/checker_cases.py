@@ -143,7 +143,32 @@ def trust_cases(seed: int = 0) -> list[Case]:
              (np.round(rng.uniform(-1, 1, (6, 8)) * 2) / 4 + rng.uniform(0, 1e-3, (6, 8)),),
              True),
     ]
+    cases += _rounding_level_cases()
     return cases
+
+
+def _var_vjp(offset: float) -> Callable:
+    def vjp(g, y, x):
+        return (g * (2 * (x - np.mean(x)) / x.size + offset),)
+    return vjp
+
+
+def _rounding_level_cases() -> list[Case]:
+    """Session 3's false alarms: outputs and cotangents at the rounding level of the values
+    they are computed from (and wrong rules at the same inputs)."""
+    near_half = np.array([[5.000000000000000e-01, -2.669251111051656e-18],
+                          [-2.669251111051656e-18, 5.000000000000000e-01]])
+    flat = np.full(3, 5.868559668879664)
+    return [
+        Case("pinv of 0.5·I + 1e-18", np.linalg.pinv, lambda g, y, a: (-y.T @ g @ y.T,),
+             (near_half,), True),
+        Case("pinv 0.1% wrong there", np.linalg.pinv,
+             lambda g, y, a: (-1.001 * (y.T @ g @ y.T),), (near_half,), False),
+        Case("textbook var at a constant vector", np.var, _var_vjp(0.0), (flat,), True),
+        Case("var off by 1e-13 there", np.var, _var_vjp(1e-13), (flat,), False),
+        Case("huber at [0, 2.2e-82]", lambda x: _huber(x, 0.5),
+             lambda g, y, x: _huber_vjp(g, y, x, 0.5), (np.array([0.0, 2.2e-82]),), True),
+    ]
 
 
 # -- second order ------------------------------------------------------------------------------
