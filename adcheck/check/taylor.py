@@ -24,8 +24,10 @@ order terms have died out:
   confirms a fail along ``-v`` (a kink gives other one-sided derivatives);
 - **inconclusive** otherwise: no step is above round-off (unless the remainder stays at
   round-off from a large step on, which bounds ``|e|`` as well: ``F`` is linear along ``v``
-  to working precision), the function is not finite along ``v``, or the rates settle
-  elsewhere (1.5: ``F`` is not twice differentiable at ``x``).
+  to working precision), the function is not finite along ``v``, the rates settle
+  elsewhere (1.5: ``F`` is not twice differentiable at ``x``), the two sides disagree (a
+  kink), or ``F`` takes one value at several steps (constant in floating point: an
+  ill-conditioned ``sum(inv(A))`` whose round-off is far above its precision).
 
 The steps are chosen automatically: from a move of every entry by about ``max(|x_j|, 1)``
 (divided by 16 until ``F`` is finite) down, halving, until the remainder has been below
@@ -33,9 +35,11 @@ round-off for three steps in a row or the step no longer moves ``x`` in floating
 remainder uses the displacement the inputs actually took (``x + h·v`` rounded), so input
 rounding does not pollute it.
 
-:func:`taylor_test` is the user-facing function; :func:`taylor_of_problem` and the
-``resolve_*`` / ``confirm_*`` helpers are the checker's confirmation (see
-:mod:`adcheck.check.compare`).
+:func:`taylor_test` is the user-facing function. The checker (:mod:`adcheck.check.compare`)
+uses :func:`two_sided` on its flat :class:`~adcheck.check.problem.Problem`: where finite
+differences are inconclusive (:func:`resolve_undecided`, :func:`decide_probe`: a pass needs
+both sides to pass, a fail both to fail alike) and as a second opinion in the message of a
+reported value failure (:func:`confirm_failures`, which never removes one).
 
 >>> import numpy as np
 >>> r = taylor_test(lambda x: np.sum(np.sin(x)), np.array([0.5, 1.0, 2.0]))
@@ -56,8 +60,9 @@ import numpy as np
 from ..tree import flatten, unflatten
 from .decided import RESOLVE, _zero_floor
 
-__all__ = ["TaylorResult", "taylor_test", "judge", "taylor_of_problem", "two_sided",
-           "resolve_undecided", "decide_probe", "confirm_failures", "CLEAN", "RATE_TOL"]
+__all__ = ["TaylorResult", "taylor_test", "judge", "measure", "combine", "taylor_of_problem",
+           "two_sided", "resolve_undecided", "decide_probe", "confirm_failures", "CLEAN",
+           "RATE_TOL"]
 
 # A remainder is judged only where it is this many times its round-off bound: round-off then
 # moves a rate by at most log2((1 + 1/CLEAN) / (1 - 1/CLEAN)), about 0.003.
