@@ -712,7 +712,7 @@ def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
         if not first.fails and not _is_decided(est, first, probe.dy, v):
             v, first, decided = _decide_dot(est, problem, v, probe.dy, b, slack, rnd, first,
                                             out)
-            if not decided and not decide_probe(problem, v, probe.dy, b, first.slack,
+            if not decided and not decide_probe(problem, v, probe.dy, b, slack,
                                                 probe.name, out):  # the Taylor test
                 out.failures.append(Failure(
                     "inconclusive", f"probe {probe.name!r}: finite differences cannot decide: "

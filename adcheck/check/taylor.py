@@ -803,11 +803,13 @@ def _what(problem: Any, i: int) -> str:
     return f"∂{output_entry(problem.out_leaves, i, getattr(problem, 'out_name', 'y'))}/∂"
 
 
-def decide_probe(problem: Any, v: np.ndarray, dy: np.ndarray, b: np.ndarray, slack: float,
-                 name: str, out: Any) -> bool:
-    """Fast mode: the Taylor test of an undecided probe. True when it decided the probe:
-    a pass (nothing to add), or a fail (a ``value`` failure is added)."""
+def decide_probe(problem: Any, v: np.ndarray, dy: np.ndarray, b: np.ndarray,
+                 slack: np.ndarray, name: str, out: Any) -> bool:
+    """Fast mode: the Taylor test of an undecided probe (``slack``: the allowance for the
+    adjoint's rounding per input entry). True when it decided the probe: a pass (nothing
+    to add), or a fail (a ``value`` failure is added)."""
     from .result import Failure
+    from .tolerance import dot_slack
 
     unit = np.where(v != 0, v / problem.scales, 0.0)
     scale = np.where(v != 0, np.maximum(problem.scales, 1.0), 0.0)
@@ -816,7 +818,8 @@ def decide_probe(problem: Any, v: np.ndarray, dy: np.ndarray, b: np.ndarray, sla
     if peak == 0.0:
         return False
     direction = direction / peak
-    verdict, why, res = two_sided(problem, direction, dy, b, slack, peak)
+    allowed = dot_slack(np.asarray(slack, float), direction) if np.ndim(slack) else 0.0
+    verdict, why, res = two_sided(problem, direction, dy, b, allowed, peak)
     out.probes += 2
     if verdict == "pass":
         out.notes.append(f"probe {name!r}, which finite differences could not decide, was "

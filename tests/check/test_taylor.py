@@ -318,7 +318,7 @@ def test_an_undecided_probe_is_decided_by_the_taylor_test(factor):
     b = p.pull(dy).flat
     v = rng.choice([-1.0, 1.0], 24) * p.scales  # a probe direction, scaled like the checker's
     out = Outcome()
-    assert decide_probe(p, v, dy, b, 0.0, "dense", out)
+    assert decide_probe(p, v, dy, b, np.zeros(24), "dense", out)
     if factor == 1.0:
         assert not out.failures and "decided by the Taylor remainder test" in out.notes[0]
     else:
