@@ -192,7 +192,7 @@ def gradcheck_table(max_power: int) -> None:
         print("jax not installed: its column is skipped")
     print("\ngradcheck of sin(x)*x**2, fast mode: calls of f, time / time of 20 plain "
           "evaluations (target <= 3)")
-    print(f"{'n':>9s}{'20 evals s':>12s}" + "".join(f"{name + ' calls':>20s}{'ratio':>8s}"
+    print(f"{'n':>9s}{'20 evals s':>12s}" + "".join(f"{name + ' calls':>20s}{'ratio':>10s}"
                                                   for name in columns))
     rng = np.random.default_rng(0)
     for k in range(2, max_power + 1):
@@ -202,7 +202,7 @@ def gradcheck_table(max_power: int) -> None:
         row = f"{n:>9d}{base:>12.4f}"
         for run in columns.values():
             calls, seconds, ok = run(x)
-            row += f"{str(calls) + ('' if ok else '!'):>20s}{seconds / base:>8.1f}"
+            row += f"{str(calls) + ('' if ok else '!'):>20s}{seconds / base:>10.1f}"
         print(row, flush=True)
 
 
