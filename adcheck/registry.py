@@ -62,7 +62,7 @@ class Rule:
     :mod:`adcheck.check.reference`).
     """
 
-    __slots__ = ("fn", "rule", "domain", "builtin", "name", "source", "higher_order",
+    __slots__ = ("fn", "rule", "domain", "builtin", "name", "_source", "higher_order",
                  "reference", "reference_vjp", "__weakref__")
 
     def __init__(self, fn: Any, rule: Callable, domain: Any, builtin: bool,
@@ -76,7 +76,19 @@ class Rule:
         self.reference = reference
         self.reference_vjp = reference_vjp
         self.name = function_name(fn)
-        self.source = _source_of(rule)
+        self._source: str | None = None
+
+    @property
+    def source(self) -> str:
+        """``file:line`` of the rule, looked up when first asked for (reading the source of
+        every rule at registration took a third of ``import adcheck``)."""
+        if self._source is None:
+            self._source = _source_of(self.rule)
+        return self._source
+
+    @source.setter
+    def source(self, where: str) -> None:
+        self._source = where
 
     def __repr__(self) -> str:
         kind = "builtin" if self.builtin else "user"
