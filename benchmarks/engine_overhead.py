@@ -9,7 +9,8 @@ side by side in one process, for:
 - plain NumPy, forward only (the floor), and a hand-written NumPy forward+backward (the limit);
 - adcheck's ``gradient``;
 - HIPS autograd's ``grad``, torch eager (``torch.autograd.grad`` on a 1-element double
-  tensor) and jax without jit (``jax.grad``, op by op), when installed.
+  tensor) and jax without jit (``jax.grad``, op by op), when installed. jax without jit
+  costs milliseconds per operation, so it runs 1/20 of the loop; every ratio is per op.
 
 Targets (issue 11): adcheck <= 0.25x autograd, and below torch eager in the same process.
 
@@ -47,9 +48,11 @@ def by_hand(x, n=N_ITER):
     return g
 
 
-def peers(x: np.ndarray, n: int) -> dict:
-    """The peers' gradients of the same loop, each checked against the hand-written one."""
+def peers(x: np.ndarray, n: int) -> tuple[dict, dict]:
+    """The peers' gradients of the same loop, each checked against the hand-written one,
+    and the number of operations each runs."""
     fns = {}
+    ops = {}
     want = by_hand(x, n)
     autograd = peer("autograd")
     if autograd is not None:
@@ -81,22 +84,24 @@ def peers(x: np.ndarray, n: int) -> dict:
         jax.config.update("jax_enable_x64", True)
         import jax.numpy as jnp
 
-        def forward_jax(x):
+        def forward_jax(x, n):
             for _ in range(n):
                 x = jnp.sin(x * 1.001)
             return x.sum()
 
-        grad_jax = jax.grad(forward_jax)
+        n_jax = max(1, n // 20)
+        ops["jax.grad, no jit"] = 2 * n_jax
+        grad_jax = jax.grad(lambda x: forward_jax(x, n_jax))
         jx = jnp.asarray(x)
         with jax.disable_jit():
-            np.testing.assert_allclose(np.asarray(grad_jax(jx)), want, rtol=1e-12)
+            np.testing.assert_allclose(np.asarray(grad_jax(jx)), by_hand(x, n_jax), rtol=1e-12)
 
         def jax_nojit():
             with jax.disable_jit():
                 return grad_jax(jx).block_until_ready()
 
         fns["jax.grad, no jit"] = jax_nojit
-    return fns
+    return fns, ops
 
 
 def main() -> None:
@@ -113,22 +118,25 @@ def main() -> None:
         "numpy gradient by hand": lambda: by_hand(x, n),
         "adcheck.gradient": lambda: ad.gradient(lambda x: forward(x, n), x),
     }
-    fns.update(peers(x, n))
+    peer_fns, ops = peers(x, n)
+    fns.update(peer_fns)
     times = median_time(fns, rounds=3 if args.quick else 15, min_seconds=0.01 if args.quick
                         else 0.2)
+    per_op = {name: t / ops.get(name, 2 * n) for name, t in times.items()}
 
     print(header(f"gradient through {2 * n} elementwise operations on a length-1 array, "
                  "GC on, realistic heap"))
-    t_forward = times["numpy forward only"]
-    print(f"{'method':<26}{'total ms':>10}{'us / op':>10}{'x forward':>11}")
+    t_forward = per_op["numpy forward only"]
+    print(f"{'method':<26}{'ops':>6}{'total ms':>10}{'us / op':>10}{'x forward':>11}")
     for name, t in times.items():
-        print(f"{name:<26}{t * 1e3:>10.2f}{t / (2 * n) * 1e6:>10.2f}{t / t_forward:>11.1f}")
-    t_ad = times["adcheck.gradient"]
+        print(f"{name:<26}{ops.get(name, 2 * n):>6}{t * 1e3:>10.2f}{per_op[name] * 1e6:>10.2f}"
+              f"{per_op[name] / t_forward:>11.1f}")
+    t_ad = per_op["adcheck.gradient"]
     for name, target in (("autograd.grad", 0.25), ("torch eager", 1.0),
                          ("jax.grad, no jit", None)):
         if name in times:
             goal = f" (target <= {target})" if target is not None else ""
-            print(f"adcheck / {name}: {t_ad / times[name]:.2f}{goal}")
+            print(f"adcheck / {name}: {t_ad / per_op[name]:.2f} per op{goal}")
         else:
             print(f"{name}: not installed (pip install '.[bench]')")
 
