@@ -385,10 +385,12 @@ def rounding_floor(first: Any, dy: np.ndarray) -> float:
     """
     if first.n == 0 or first.m == 0:
         return 0.0
-    peak = float(np.max(np.abs(first.flat_outputs(first.y0)), initial=0.0))
-    s = float(np.min(first.scales))
-    d = float(np.max(np.abs(dy), initial=0.0))
-    value = ROUNDING_FLOOR_FACTOR * float(np.finfo(np.float64).eps) * peak * (d / s**2 + 1 / s)
+    peak = np.max(np.abs(first.flat_outputs(first.y0)), initial=0.0)
+    s = np.min(first.scales)
+    d = np.max(np.abs(dy), initial=0.0)
+    with np.errstate(all="ignore"):  # tiny scales (subnormal inputs): no floor
+        value = float(ROUNDING_FLOOR_FACTOR * np.finfo(np.float64).eps * peak
+                      * (d / (s * s) + 1 / s))
     return value if np.isfinite(value) else 0.0
 
 

@@ -436,3 +436,11 @@ def test_np_i0_has_second_derivatives_through_the_bessel_rules():
     assert ad.check_adjoint(np.i0, x, order=2, seed=0).passed
     with pytest.raises(ad.NotDifferentiable, match="in the order v is not implemented"):
         ad.gradient(lambda v: sp.iv(v, 1.0), 1.0)
+
+
+def test_subnormal_inputs_are_checked_at_order_2():
+    # their scales squared underflow to 0 (the rounding floor divided by it)
+    x = np.array([1e-310, 3e-320])
+    r = check_at_dy(np.cos, x=x)
+    assert r.passed, r.report()
+    assert r.second_order["examples"] == 1
