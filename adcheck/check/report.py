@@ -38,11 +38,15 @@ _TITLES = {
     "layout": "depends on the cotangent's memory layout",
     "reentrancy": "calls depend on each other (state kept between calls)",
     "value": "wrong value",
+    "reference": "disagrees with the caller's reference",
+    "bad reference": "the caller's reference disagrees with finite differences",
+    "not constant": "declared non-differentiable, but not piecewise constant",
     "kink": "non-differentiable point (kink; not counted as a failure)",
     "inconclusive": "inconclusive (the finite differences could not decide)",
 }
 _ORDER = ("error", "count", "shape", "dtype", "nan", "primal", "mutation", "reentrancy",
-          "undefined cotangent", "layout", "linearity", "value", "inconclusive", "kink")
+          "undefined cotangent", "layout", "linearity", "value", "reference", "bad reference",
+          "not constant", "inconclusive", "kink")
 _MAX_PER_KIND = 8
 
 
@@ -87,11 +91,13 @@ def render(r: CheckResult) -> str:
     else:
         word = "INCONCLUSIVE" if r.verdict == "inconclusive" else "FAILED"
         lines = [f"{word} {call}{where}"]
-        for kind in _ORDER:
+        # every kind a failure has, the known ones first: none may go unreported
+        kinds = [*_ORDER, *sorted({f.kind for f in r.failures} - set(_ORDER))]
+        for kind in kinds:
             group = [f for f in r.failures if f.kind == kind]
             if not group:
                 continue
-            lines.append(f"  {_TITLES[kind]}:")
+            lines.append(f"  {_TITLES.get(kind, kind)}:")
             lines += [f"    {f.message}" for f in group[:_MAX_PER_KIND]]
             if len(group) > _MAX_PER_KIND:
                 lines.append(f"    ... and {len(group) - _MAX_PER_KIND} more")

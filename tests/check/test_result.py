@@ -44,7 +44,9 @@ def test_nan_cotangent_is_reported_and_json_stays_strict(scoped):
 
 def test_failure_kinds_and_report_layout():
     assert set(FAILURE_KINDS) == {"value", "shape", "dtype", "count", "nan", "linearity",
-                                  "mutation", "primal", "kink", "error", "inconclusive"}
+                                  "mutation", "primal", "kink", "error", "inconclusive",
+                                  "undefined cotangent", "layout", "reentrancy", "reference",
+                                  "bad reference", "not constant"}
     r = CheckResult(passed=False, kind="verify", name="f", location="m.py:3",
                     failures=[Failure("value", "x[0]: adjoint gives 1, finite differences 2",
                                       argument=0, index=(0,), expected=2.0, got=1.0)],
@@ -67,3 +69,13 @@ def test_gradient_mismatch_is_an_assertion_error_carrying_the_result():
     r = CheckResult(passed=False, kind="gradcheck", name="g")
     err = ad.GradientMismatch(r)
     assert isinstance(err, AssertionError) and err.result is r and str(err) == r.report()
+
+
+def test_every_failure_kind_has_a_title_and_is_reported():
+    from adcheck.check.report import _TITLES
+
+    assert set(FAILURE_KINDS) <= set(_TITLES)
+    for kind in (*FAILURE_KINDS, "a kind added later"):
+        r = CheckResult(passed=False, kind="check_adjoint", name="f",
+                        failures=[Failure(kind, "the reason for it")])
+        assert "    the reason for it" in r.report().splitlines(), kind
