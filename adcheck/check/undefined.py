@@ -101,11 +101,24 @@ def undefined_cotangent_checks(problem: Problem, d: np.ndarray, whole: Pulled | 
         return []
     failures: list[Failure] = []
     engine_back = isinstance(problem, FunctionProblem)
+    odd = [path for path, v in problem.out_all if _non_numeric(v)]
     try:
-        if whole is None or any(_non_numeric(v) for _, v in problem.out_all):
+        if whole is None or odd:
             whole = problem.pull_dy(_engine_cotangent(problem, d))
-    except PullError:
-        return []  # the other structural checks report a pullback that raises
+    except PullError as exc:
+        if not odd:
+            return []  # the other structural checks report a pullback that raises
+        return [Failure(KIND, f"with None as the cotangent of output "
+                        f"{problem.out_name + odd[0][1:]} (not a number: the engine passes "
+                        f"None there) {exc.message}")]
+    pulls: dict[bytes, Pulled] = {}  # two outputs: zeroing one is keeping the other
+
+    def pull(flat: np.ndarray) -> Pulled:
+        key = flat.tobytes()
+        if key not in pulls:
+            pulls[key] = problem.pull_dy(_engine_cotangent(problem, flat))
+        return pulls[key]
+
     by_position = {o.position: o for o in problem.out_leaves}
     for i, (path, v) in enumerate(problem.out_all):
         o = by_position.get(i)
@@ -116,8 +129,7 @@ def undefined_cotangent_checks(problem: Problem, d: np.ndarray, whole: Pulled | 
             mask[o.offset : o.offset + o.size] = True
             rest_d, part_d = np.where(mask, 0.0, d), np.where(mask, d, 0.0)
             try:
-                rest = problem.pull_dy(_engine_cotangent(problem, rest_d))
-                part = problem.pull_dy(_engine_cotangent(problem, part_d))
+                rest, part = pull(rest_d), pull(part_d)
             except PullError as exc:
                 failures.append(Failure(KIND, f"with zeros as the cotangent of {name} (as the "
                                         f"engine passes for an unused output) {exc.message}"))

@@ -445,3 +445,25 @@ def test_the_cli_reports_reentrancy_and_a_write_into_the_cotangent(tmp_path):
     kinds = {n: {f["kind"] for f in r["check"]["failures"]} for n, r in rules.items()}
     assert "reentrancy" in kinds["counted_sin"]
     assert "mutation" in kinds["scratch_square"]
+
+
+def test_a_rule_refusing_none_for_an_output_that_is_not_a_number_is_caught():
+    # the engine passes None for an output leaf that is not a number (here a None tag)
+    x = np.array([0.3, 1.0])
+
+    def back(d):
+        dy, tag = d
+        return (dy * np.cos(x) + tag * 0.0,)  # TypeError for tag = None
+
+    p = RuleProblem(lambda x: (np.sin(x), None), None, (x,), {}, back=back)
+    found = undefined_cotangent_checks(p, np.array([1.0, 2.0]))
+    assert [f.kind for f in found] == ["undefined cotangent"]
+    assert "output y[1]" in found[0].message and "TypeError" in found[0].message
+
+    def good_back(d):
+        dy, tag = d
+        assert tag is None
+        return (dy * np.cos(x),)
+
+    p = RuleProblem(lambda x: (np.sin(x), None), None, (x,), {}, back=good_back)
+    assert undefined_cotangent_checks(p, np.array([1.0, 2.0])) == []
