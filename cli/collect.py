@@ -201,13 +201,22 @@ def source_location(obj: Any) -> str | None:
 
 
 def _entry(target: str, index: int, rule: registry.Rule) -> CollectedRule:
+    domain = rule.domain
+    if registry.is_declaration(rule):
+        from adcheck.check.piecewise import builtin_domain
+
+        # a declaration's rule is made by nondifferentiable(): its source is the caller's
+        location = registry.display_path(rule.source)
+        domain = domain if domain is not None or not rule.builtin else builtin_domain(rule.fn)
+    else:
+        location = source_location(rule.rule)
     return CollectedRule(
         target=target,
         index=index,
         name=rule.name,
-        location=source_location(rule.rule),
-        domain=domains.describe(rule.domain),
-        declared_domain=rule.domain is not None,
+        location=location,
+        domain=domains.describe(domain),
+        declared_domain=domain is not None,
         kind="adjoint",
         fn=rule.fn,
         rule=rule,

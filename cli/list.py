@@ -11,6 +11,8 @@ import json
 import click
 from rich.text import Text
 
+from adcheck import registry
+
 from .collect import BUILTIN, collect, expand_targets, matches
 from .output import print_import_errors, rules_table
 
@@ -71,6 +73,8 @@ def list_command(
                             title=c.target if len(collections) > 1 else None)
         for e in mine:
             kind = "adjoint" if e.kind == "adjoint" else "primitive, no rule"
+            if e.rule is not None and registry.is_declaration(e.rule):
+                kind = "non-differentiable"
             table.add_row(Text(e.name), Text(e.location or "?"), Text(e.domain), Text(kind))
         out.print(table)
         out.print()

@@ -200,12 +200,14 @@ def rule_in_force(rule: registry.Rule) -> Iterator[None]:
     ...         registry.lookup(np.sin).rule is builtin_sin.rule
     True
     """
-    if registry.lookup(rule.fn) is rule:
-        yield
+    if registry.lookup(rule.fn) is rule or registry.is_declaration(rule):
+        yield  # a declaration is checked on its function alone: nothing to put in force
         return
     with registry.scoped_rules():
         registry.adjoint(rule.fn, domain=rule.domain,
-                         higher_order=getattr(rule, "higher_order", True))(rule.rule)
+                         higher_order=getattr(rule, "higher_order", True),
+                         reference=getattr(rule, "reference", None),
+                         reference_vjp=getattr(rule, "reference_vjp", None))(rule.rule)
         yield
 
 
