@@ -15,7 +15,7 @@ from .engine.errors import NotDifferentiable, RuleError
 from .engine.forward import hvp, jvp
 from .engine.params import Grads, Param, Params, param
 from .fd import backward_fdm, central_fdm, forward_fdm
-from .registry import adjoint, primitive, scoped_rules
+from .registry import adjoint, nondifferentiable, primitive, scoped_rules
 
 __version__ = "0.1.0"
 
@@ -43,6 +43,7 @@ __all__ = [
     "hvp",
     "jacobian",
     "jvp",
+    "nondifferentiable",
     "param",
     "primitive",
     "pullback",
