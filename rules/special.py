@@ -113,7 +113,24 @@ def _iv(v, x):
     """
     integer = np.result_type(v).kind in "iub"
     return sp.iv(v, x), lambda dy: (None if integer else _iv_order_cotangent,
-                                    fit(dy * 0.5 * (sp.iv(v - 1, x) + sp.iv(v + 1, x)), x))
+                                    fit(dy * 0.5 * (_iv_tiny_safe(v - 1, x)
+                                                    + _iv_tiny_safe(v + 1, x)), x))
+
+
+def _iv_tiny_safe(v, x):
+    """``iv(v, x)``, with the leading term ``(|x|/2)**|v| / |v|!`` of its series (signed) for
+    integer ``v`` and ``|x| < 1e-150``: scipy's ``iv`` is NaN or 0 there (``iv(2, 2.2e-308)``
+    is NaN, ``iv(1, 1e-300)`` is 0), which made ``i1``'s derivative NaN at the smallest
+    normal number. Written with traced operations, so second derivatives nest.
+
+    >>> float(_iv_tiny_safe(2, 2.2250738585072014e-308)), float(_iv_tiny_safe(1, 1e-300))
+    (0.0, 5e-301)
+    """
+    n = np.abs(v)
+    tiny = (np.abs(x) < 1e-150) & (np.mod(v, 1) == 0)
+    sign = np.where((x < 0) & (np.mod(n, 2) == 1), -1.0, 1.0)
+    series = sign * (np.abs(x) / 2) ** n / sp.gamma(n + 1)
+    return np.where(tiny, series, sp.iv(v, np.where(tiny, 1.0, x)))
 
 
 def _iv_order_cotangent() -> Any:
@@ -283,7 +300,7 @@ if sp is not None:
     adjoint(sp.iv, domain=domains.custom(_iv_args, "v in 0..3 (int or int array), x in "
                                          "[-5, 5]"), builtin=True)(_iv)
     _unary(sp.i0, lambda x, y: sp.i1(x), domains.real(-5, 5))
-    _unary(sp.i1, lambda x, y: 0.5 * (np.i0(x) + sp.iv(2, x)), domains.real(-5, 5))
+    _unary(sp.i1, lambda x, y: 0.5 * (np.i0(x) + _iv_tiny_safe(2, x)), domains.real(-5, 5))
 
     adjoint(sp.xlogy, domain=(real, domains.positive()), builtin=True)(_xlogy)
     adjoint(sp.xlog1py, domain=(real, domains.interval(-1, 10, avoid=(-1.0,), margin=0.01)),
