@@ -35,7 +35,6 @@ from adcheck.registry import adjoint
 
 from .shape import (
     NOT_GIVEN,
-    broadcast_copy,
     draw_array_of,
     draw_axis,
     draw_float_dtype,
@@ -202,7 +201,8 @@ def _sum(*args, **kwargs):
     value = np.sum(a, axis=axis, keepdims=keepdims)
     shape = np.shape(a)
     kept = kept_shape(shape, normalize_axes(axis, len(shape)))
-    return value, lambda dy: (broadcast_copy(restore(dy, kept), shape),) + nones(args)
+    rest = nones(args)  # here, not in the closure: holding args would keep ``a`` alive
+    return value, lambda dy: (np.broadcast_to(restore(dy, kept), shape),) + rest
 
 
 @adjoint(np.mean, domain=_REDUCTION_DOMAIN, builtin=True)
@@ -221,7 +221,8 @@ def _mean(*args, **kwargs):
     axes = normalize_axes(axis, len(shape))
     kept = kept_shape(shape, axes)
     count = math.prod(shape[i] for i in axes)
-    return value, lambda dy: (broadcast_copy(restore(dy, kept) / count, shape),) + nones(args)
+    rest = nones(args)
+    return value, lambda dy: (np.broadcast_to(restore(dy, kept) / count, shape),) + rest
 
 
 @adjoint(np.prod, domain=domains.custom(_prod_args, "like sum, entries in [-2, 2] with zeros"),

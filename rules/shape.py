@@ -101,6 +101,9 @@ def broadcast_copy(g: Any, shape: tuple) -> Any:
 def nones(args: tuple) -> tuple:
     """``None`` cotangents for every positional argument after the first.
 
+    Call it before the pullback, not inside it: a closure that reads ``args`` keeps the
+    input array alive until the gradient is done.
+
     >>> nones((np.ones(2), 0, True))
     (None, None)
     """
@@ -370,7 +373,8 @@ def _reshape(*args, **kwargs):
         )
     value = np.reshape(a, shape, order=order)
     in_shape = np.shape(a)
-    return value, lambda dy: (np.reshape(dy, in_shape, order=order),) + nones(args)
+    rest = nones(args)
+    return value, lambda dy: (np.reshape(dy, in_shape, order=order),) + rest
 
 
 def _transpose_spec(a, axes=None):
@@ -397,7 +401,8 @@ def _transpose(*args, **kwargs):
     else:
         perm = [int(p) % ndim for p in axes]
         inverse = tuple(int(i) for i in np.argsort(perm))
-    return value, lambda dy: (np.transpose(dy, inverse),) + nones(args)
+    rest = nones(args)
+    return value, lambda dy: (np.transpose(dy, inverse),) + rest
 
 
 def _swapaxes_spec(a, axis1, axis2):
@@ -416,7 +421,8 @@ def _swapaxes(*args, **kwargs):
     a = args[0]
     axis1, axis2 = _swapaxes_spec(*args, **kwargs)
     value = np.swapaxes(a, axis1, axis2)
-    return value, lambda dy: (np.swapaxes(dy, axis1, axis2),) + nones(args)
+    rest = nones(args)
+    return value, lambda dy: (np.swapaxes(dy, axis1, axis2),) + rest
 
 
 def _moveaxis_spec(a, source, destination):
@@ -438,7 +444,8 @@ def _moveaxis(*args, **kwargs):
     a = args[0]
     source, destination = _moveaxis_spec(*args, **kwargs)
     value = np.moveaxis(a, source, destination)
-    return value, lambda dy: (np.moveaxis(dy, destination, source),) + nones(args)
+    rest = nones(args)
+    return value, lambda dy: (np.moveaxis(dy, destination, source),) + rest
 
 
 def _reshape_back(fn: Any, name: str, domain: Any, spec: Any) -> None:
@@ -449,7 +456,8 @@ def _reshape_back(fn: Any, name: str, domain: Any, spec: Any) -> None:
         spec(*args, **kwargs)
         value = fn(*args, **kwargs)
         in_shape = np.shape(a)
-        return value, lambda dy: (np.reshape(dy, in_shape),) + nones(args)
+        rest = nones(args)
+        return value, lambda dy: (np.reshape(dy, in_shape),) + rest
 
     rule.__name__ = rule.__qualname__ = f"{name}_adjoint"
     rule.__doc__ = f"Adjoint of np.{name}: the cotangent is reshaped back to the input's shape."
@@ -494,7 +502,8 @@ def _ravel(*args, **kwargs):
         )
     value = np.ravel(a, order=order)
     in_shape = np.shape(a)
-    return value, lambda dy: (np.reshape(dy, in_shape, order=order),) + nones(args)
+    rest = nones(args)
+    return value, lambda dy: (np.reshape(dy, in_shape, order=order),) + rest
 
 
 def _broadcast_to_spec(array, shape, subok=False):
@@ -515,7 +524,8 @@ def _broadcast_to(*args, **kwargs):
     shape = _broadcast_to_spec(*args, **kwargs)
     value = np.broadcast_to(a, shape)
     in_shape = np.shape(a)
-    return value, lambda dy: (sum_to(dy, in_shape),) + nones(args)
+    rest = nones(args)
+    return value, lambda dy: (sum_to(dy, in_shape),) + rest
 
 
 def _join_spec(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
@@ -553,12 +563,14 @@ def _join(fn: Any, name: str, stacked: bool) -> Any:
         value = fn(*args, **kwargs)
         if isinstance(arrays, (list, tuple)):
             shapes = [np.shape(a) for a in arrays]
-            return value, lambda dy: (_split(dy, shapes, axis, stacked),) + nones(args)
+            rest = nones(args)
+            return value, lambda dy: (_split(dy, shapes, axis, stacked),) + rest
         # One array, joined along its first axis as a sequence of sub-arrays: its cotangent
         # is the pieces stacked back into one array.
         shape = np.shape(arrays)
         shapes = [shape[1:]] * shape[0]
-        return value, lambda dy: (np.stack(_split(dy, shapes, axis, stacked)),) + nones(args)
+        rest = nones(args)
+        return value, lambda dy: (np.stack(_split(dy, shapes, axis, stacked)),) + rest
 
     rule.__name__ = rule.__qualname__ = f"{name}_adjoint"
     return rule

@@ -41,69 +41,97 @@ LN2, LN10 = math.log(2.0), math.log(10.0)  # Python floats: float32 stays float3
 DEG = math.pi / 180
 
 
-def _unary(ufunc: np.ufunc, derivative: Callable[[Any, Any], Any], domain: Any) -> None:
-    """Register ``dy * derivative(x, y)`` as the adjoint of the unary ``ufunc``.
+def _unary(ufunc: np.ufunc, derivative: Callable[[Any], Any], domain: Any,
+           of: str | None = "x") -> None:
+    """Register ``dy * derivative(v)`` as the adjoint of the unary ``ufunc``, where ``v`` is
+    the input ``x`` or the output ``y`` as ``of`` says (None: a constant derivative).
 
-    ``dy`` has ``y``'s shape and dtype, which are ``x``'s, and each derivative below keeps
-    that dtype (its constants are Python floats, which NumPy does not let promote float32),
-    so no projection is needed on this hot path.
+    The pullback holds only that one array, so a gradient keeps no more in memory than the
+    derivative needs (``tanh`` holds its output, ``sin`` its input). ``dy`` has ``y``'s
+    shape and dtype, which are ``x``'s, and each derivative below keeps that dtype (its
+    constants are Python floats, which NumPy does not let promote float32), so no
+    projection is needed on this hot path.
     """
 
     def rule(x):
         y = ufunc(x)
-        return y, lambda dy: (dy * derivative(x, y),)
+        v = x if of == "x" else y if of == "y" else None
+        return y, lambda dy: (dy * derivative(v),)
 
     rule.__name__ = rule.__qualname__ = f"{ufunc.__name__}_adjoint"
     rule.__doc__ = f"Adjoint of np.{ufunc.__name__}."
     adjoint(ufunc, domain=domain, builtin=True)(rule)
 
 
-_unary(np.negative, lambda x, y: -1.0, real)
-_unary(np.positive, lambda x, y: 1.0, real)
-_unary(np.square, lambda x, y: 2 * x, real)
-_unary(np.reciprocal, lambda x, y: -(y * y), domains.nonzero())
-_unary(np.sqrt, lambda x, y: 0.5 / y, domains.positive())
-_unary(np.cbrt, lambda x, y: 1.0 / (3 * y * y), domains.nonzero())
-_unary(np.exp, lambda x, y: y, domains.real(-5, 5))
-_unary(np.exp2, lambda x, y: y * LN2, domains.real(-5, 5))
-_unary(np.expm1, lambda x, y: y + 1, domains.real(-5, 5))
-_unary(np.log, lambda x, y: 1 / x, domains.positive())
-_unary(np.log2, lambda x, y: 1 / (x * LN2), domains.positive())
-_unary(np.log10, lambda x, y: 1 / (x * LN10), domains.positive())
-_unary(np.log1p, lambda x, y: 1 / (1 + x), domains.interval(-0.9, 10))
-_unary(np.sin, lambda x, y: np.cos(x), real)
-_unary(np.cos, lambda x, y: -np.sin(x), real)
-_unary(np.tan, lambda x, y: 1 + y * y, domains.interval(-1.4, 1.4))
-_unary(np.arcsin, lambda x, y: 1 / np.sqrt(1 - x * x), domains.interval(-0.9, 0.9))
-_unary(np.arccos, lambda x, y: -1 / np.sqrt(1 - x * x), domains.interval(-0.9, 0.9))
-_unary(np.arctan, lambda x, y: 1 / (1 + x * x), real)
-_unary(np.sinh, lambda x, y: np.cosh(x), domains.real(-5, 5))
-_unary(np.cosh, lambda x, y: np.sinh(x), domains.real(-5, 5))
-_unary(np.tanh, lambda x, y: 1 - y * y, domains.real(-5, 5))
-_unary(np.arctanh, lambda x, y: 1 / (1 - x * x), domains.interval(-0.9, 0.9))
+_unary(np.negative, lambda _: -1.0, real, of=None)
+_unary(np.positive, lambda _: 1.0, real, of=None)
+_unary(np.square, lambda x: 2 * x, real)
+_unary(np.reciprocal, lambda y: -(y * y), domains.nonzero(), of="y")
+_unary(np.sqrt, lambda y: 0.5 / y, domains.positive(), of="y")
+_unary(np.cbrt, lambda y: 1.0 / (3 * y * y), domains.nonzero(), of="y")
+_unary(np.exp, lambda y: y, domains.real(-5, 5), of="y")
+_unary(np.exp2, lambda y: y * LN2, domains.real(-5, 5), of="y")
+_unary(np.expm1, lambda y: y + 1, domains.real(-5, 5), of="y")
+_unary(np.log, lambda x: 1 / x, domains.positive())
+_unary(np.log2, lambda x: 1 / (x * LN2), domains.positive())
+_unary(np.log10, lambda x: 1 / (x * LN10), domains.positive())
+_unary(np.log1p, lambda x: 1 / (1 + x), domains.interval(-0.9, 10))
+_unary(np.sin, lambda x: np.cos(x), real)
+_unary(np.cos, lambda x: -np.sin(x), real)
+_unary(np.tan, lambda y: 1 + y * y, domains.interval(-1.4, 1.4), of="y")
+_unary(np.arcsin, lambda x: 1 / np.sqrt(1 - x * x), domains.interval(-0.9, 0.9))
+_unary(np.arccos, lambda x: -1 / np.sqrt(1 - x * x), domains.interval(-0.9, 0.9))
+_unary(np.arctan, lambda x: 1 / (1 + x * x), real)
+_unary(np.sinh, lambda x: np.cosh(x), domains.real(-5, 5))
+_unary(np.cosh, lambda x: np.sinh(x), domains.real(-5, 5))
+_unary(np.tanh, lambda y: 1 - y * y, domains.real(-5, 5), of="y")
+_unary(np.arctanh, lambda x: 1 / (1 - x * x), domains.interval(-0.9, 0.9))
 # |x| has a kink at 0: the checker keeps its inputs away from it.
-_unary(np.absolute, lambda x, y: np.sign(x), domains.nonzero())
-_unary(np.fabs, lambda x, y: np.sign(x), domains.nonzero())
-_unary(np.arcsinh, lambda x, y: 1 / np.sqrt(x * x + 1), real)
+_unary(np.absolute, lambda x: np.sign(x), domains.nonzero())
+_unary(np.fabs, lambda x: np.sign(x), domains.nonzero())
+_unary(np.arcsinh, lambda x: 1 / np.sqrt(x * x + 1), real)
 # arccosh is defined from 1 on, where its derivative has a pole.
-_unary(np.arccosh, lambda x, y: 1 / np.sqrt(x * x - 1),
+_unary(np.arccosh, lambda x: 1 / np.sqrt(x * x - 1),
        domains.interval(1, 10, avoid=(1.0,), margin=0.05))
-_unary(np.deg2rad, lambda x, y: DEG, domains.real(-360, 360))
-_unary(np.radians, lambda x, y: DEG, domains.real(-360, 360))
-_unary(np.rad2deg, lambda x, y: 1 / DEG, real)
-_unary(np.degrees, lambda x, y: 1 / DEG, real)
+_unary(np.deg2rad, lambda _: DEG, domains.real(-360, 360), of=None)
+_unary(np.radians, lambda _: DEG, domains.real(-360, 360), of=None)
+_unary(np.rad2deg, lambda _: 1 / DEG, real, of=None)
+_unary(np.degrees, lambda _: 1 / DEG, real, of=None)
+
+
+def like(x: Any) -> Any:
+    """What ``fit`` reads of ``x`` (shape, dtype, whether it is an array), without its entries.
+
+    A pullback that only projects onto ``x`` holds this, so that ``x`` itself can be freed:
+    a float array becomes a read-only one of the same shape and dtype whose entries all
+    share one buffer of a few bytes; anything else (scalars, traced values) is ``x`` itself.
+
+    >>> s = like(np.ones((1000, 3), np.float32))
+    >>> s.shape, s.dtype, s.strides, fit(np.ones(3), s).shape
+    ((1000, 3), dtype('float32'), (0, 0), (1000, 3))
+    """
+    if x.__class__ is np.ndarray and x.size > 1 and x.dtype.kind in "fc":
+        return np.ndarray(x.shape, x.dtype, _ZEROS, 0, (0,) * x.ndim)  # one entry, repeated
+    return x
+
+
+_ZEROS = bytes(64)  # the buffer of every stand-in: room for one entry of any float dtype
 
 
 @adjoint(np.add, domain=real, builtin=True)
 def _add(x, y):
     """Adjoint of ``x + y``: the cotangent passes through to both."""
-    return np.add(x, y), lambda dy: (lambda: fit(dy, x), lambda: fit(dy, y))
+    z = np.add(x, y)
+    x, y = like(x), like(y)  # the pullback needs only their shapes and dtypes
+    return z, lambda dy: (lambda: fit(dy, x), lambda: fit(dy, y))
 
 
 @adjoint(np.subtract, domain=real, builtin=True)
 def _subtract(x, y):
     """Adjoint of ``x - y``."""
-    return np.subtract(x, y), lambda dy: (lambda: fit(dy, x), lambda: fit(-dy, y))
+    z = np.subtract(x, y)
+    x, y = like(x), like(y)  # the pullback needs only their shapes and dtypes
+    return z, lambda dy: (lambda: fit(dy, x), lambda: fit(-dy, y))
 
 
 @adjoint(np.multiply, domain=real, builtin=True)
