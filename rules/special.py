@@ -141,8 +141,25 @@ def _iv_order_cotangent() -> Any:
 
 
 def _polygamma(n, x):
-    """Adjoint of ``polygamma(n, x)``: ``polygamma(n + 1, x)``; none for the integer order."""
-    return polygamma(n, x), lambda dy: (None, fit(dy * polygamma(n + 1, x), x))
+    """Adjoint of ``polygamma(n, x)``: ``polygamma(n + 1, x)``. The order is an integer: a
+    float ``n`` being differentiated is refused (a None would be a silent zero).
+
+    >>> import adcheck as ad
+    >>> ad.gradient(lambda n: polygamma(n, 1.5), 1.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    adcheck.engine.errors.NotDifferentiable: polygamma(n, x) is differentiated in x only...
+    """
+    integer = np.result_type(n).kind in "iub"
+    return polygamma(n, x), lambda dy: (None if integer else _polygamma_order_cotangent,
+                                        fit(dy * polygamma(n + 1, x), x))
+
+
+def _polygamma_order_cotangent() -> Any:
+    raise NotDifferentiable(
+        "polygamma(n, x) is differentiated in x only; the order n is an integer and has no "
+        "derivative. Pass n as a constant (an int, or a float that is not being "
+        "differentiated).")
 
 
 def _logsumexp_spec(a, axis=None, b=None, keepdims=False, return_sign=False):
