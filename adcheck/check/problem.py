@@ -419,7 +419,9 @@ class RuleProblem(Problem):
         parts = []
         for i, (_, v) in enumerate(self.out_all):
             o = next((o for o in self.out_leaves if o.position == i), None)
-            if o is None:  # a non-floating output: the engine hands the rule zeros
+            if o is None and not isinstance(v, (np.ndarray, np.generic, float, int, complex)):
+                parts.append(None)  # not a number (None, a string): the engine passes None
+            elif o is None:  # a non-floating numeric output: the engine hands the rule zeros
                 parts.append(np.zeros(np.shape(v), np.result_type(v)))
             else:
                 d = flat[o.offset : o.offset + o.size].reshape(o.shape).astype(dtype or o.dtype)

@@ -43,3 +43,22 @@ def test_a_wrong_rule_on_the_finite_entries_fails():
 def test_a_nan_input_with_non_finite_outputs_is_refused():
     with pytest.raises(ValueError, match=r"input x\[1\] is nan"):
         ad.check_adjoint(np.sin, X)
+
+
+def test_a_rule_with_a_none_output_gets_none_as_that_output_cotangent():
+    # the engine passes None for an output that is not a number; so must the checker
+    @ad.primitive
+    def tagged(x):
+        return np.sin(x), None
+
+    @ad.adjoint(tagged)
+    def _(x):
+        def back(dy):
+            d, tag = dy
+            assert tag is None
+            return (d * np.cos(x),)
+        return tagged(x), back
+
+    (g,) = ad.gradient(lambda x: np.sum(tagged(x)[0]), np.ones(2))
+    np.testing.assert_allclose(g, np.cos(1.0) * np.ones(2))
+    assert ad.check_adjoint(tagged, np.ones(2)).passed
