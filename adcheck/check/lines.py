@@ -79,6 +79,9 @@ class LineEstimator:
         coarse = max((float(np.finfo(d).eps) for d in dtypes), default=float(np.finfo(float).eps))
         self._coarse_eps = coarse
         self._f0: np.ndarray | None = None
+        # Added to every output of a vector line (see with_noise): a constant changes no
+        # derivative, and makes the step and error bound assume round-off of eps·offset.
+        self.offset: np.ndarray | None = None
 
     def _g(self, v: np.ndarray, dy: np.ndarray | None):
         x0, evaluate = self.problem.x0, self.problem.evaluate
@@ -88,7 +91,8 @@ class LineEstimator:
                 # float64, so that adcheck.fd takes float64's round-off: the outputs' own
                 # precision is in the factor (_factor), and must not count twice (a float32
                 # output of float64 inputs got a step and an error bound 1e8 too large).
-                return np.asarray(evaluate(x0 + t * v), dtype=np.float64) * inverse
+                y = np.asarray(evaluate(x0 + t * v), dtype=np.float64) * inverse
+                return y if self.offset is None else y + self.offset * inverse
         else:
             def g(t: float) -> float:
                 return float(dy @ (evaluate(x0 + t * v) * inverse))
@@ -175,6 +179,17 @@ class LineEstimator:
             f"the function cannot be evaluated near the point along this direction "
             f"({type(last).__name__}: {last})"
         )
+
+    def with_noise(self, v: np.ndarray, noise: np.ndarray) -> LineEstimate:
+        """``J·v`` as :meth:`estimate` gives it, for a function whose outputs jump by
+        ``noise`` (absolute, per output) at every evaluation: the outputs are offset by
+        ``noise / eps``, so that the adaptive step and the error bound assume that much
+        round-off (far more than ``eps·|F|`` where ``F`` cancels to about 0)."""
+        self.offset = np.asarray(noise, dtype=np.float64) / float(np.finfo(float).eps)
+        try:
+            return self.estimate(v)
+        finally:
+            self.offset = None
 
     def alternatives(self, v: np.ndarray, dy: np.ndarray | None = None) -> list[LineEstimate]:
         """Independent estimates for a second opinion (see the module docstring).

@@ -64,12 +64,13 @@ cotangent cancels to (nearly) 0: the textbook ``var`` rule ``2·(x - mean(x))/n`
 ``np.full(3, 5.868559668879664)`` gives -5.9e-16 where the truth is 0, and the pullback of
 ``lstsq``'s residuals at an exact fit gives 1.3e-16. No relative tolerance covers an exact 0.
 
-**When it applies.** Otherwise only to :class:`~adcheck.check.problem.RuleProblem` (``check_adjoint``,
-``verify``, and the per-rule report of ``gradcheck``) with an input of a precision coarser
-than float64, and only when the rule accepts float64 inputs (it returns a float64 value of
-the same shape and a pullback that gives finite cotangents of the right shapes). Otherwise
-there is no allowance and no extra work: float64 checks are unchanged bit for bit. It costs
-two calls of the rule and two pullbacks per cotangent compared.
+**When it applies.** Otherwise only to :class:`~adcheck.check.problem.RuleProblem`
+(``check_adjoint``, ``verify``, and the per-rule report of ``gradcheck``) with an input of
+a precision coarser than float64, and only when the rule accepts float64 inputs (it returns
+a float64 value of the same shape and a pullback that gives finite cotangents of the right
+shapes). Otherwise there is no allowance and no extra work until a float64 entry is about
+to be reported wrong. It costs two calls of the rule and two pullbacks per cotangent
+compared.
 """
 
 from __future__ import annotations

@@ -428,9 +428,8 @@ def _(x):
 def test_the_cli_reports_reentrancy_and_a_write_into_the_cotangent(tmp_path):
     import json
 
-    from click.testing import CliRunner
-
     from adcheck.cli.main import cli
+    from click.testing import CliRunner
 
     target = tmp_path / "stateful_rules.py"
     target.write_text(_STATEFUL_RULES)

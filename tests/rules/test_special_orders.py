@@ -4,9 +4,9 @@ instead of getting a silent zero (``ad.gradient(lambda n: polygamma(n, 1.5), 1.0
 import numpy as np
 import pytest
 import scipy.special as sp
+from adcheck.rules.special import polygamma
 
 import adcheck as ad
-from adcheck.rules.special import polygamma
 
 
 def test_a_differentiated_polygamma_order_raises():
