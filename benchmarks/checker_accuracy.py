@@ -28,9 +28,13 @@ from checker_cases import Case, hard_cases, trust_cases, wrong_cases  # noqa: E4
 
 import adcheck as ad  # noqa: E402
 
+# What each adcheck check cost: (evaluations of f, pullback calls, seconds), by case name.
+COSTS: dict[str, tuple[int, int, float]] = {}
+
 
 def run_adcheck(case: Case) -> bool:
-    """True when adcheck's check passes."""
+    """True when adcheck's check passes (its cost is kept in ``COSTS``)."""
+    start = time.perf_counter()
     with ad.scoped_rules():
         def body(*args):
             return case.f(*args)
@@ -43,7 +47,9 @@ def run_adcheck(case: Case) -> bool:
             y = case.f(*args)
             return y, lambda g: case.vjp(g, y, *args)
 
-        return ad.check_adjoint(prim, *case.args, seed=0, raise_exception=False).passed
+        result = ad.check_adjoint(prim, *case.args, seed=0, raise_exception=False)
+    COSTS[case.name] = (result.evaluations, result.pullbacks, time.perf_counter() - start)
+    return result.passed
 
 
 def run_checker(run: Callable[[Case], bool], case: Case) -> bool:
@@ -166,7 +172,8 @@ def main() -> None:
     found = checkers()
     cases = hard_cases() + wrong_cases() + trust_cases()
     width = max(len(c.name) for c in cases) + 2
-    print(f"{'case':{width}s}{'kind':10s}" + "".join(f"{n:>14s}" for n in found))
+    print(f"{'case':{width}s}{'kind':10s}" + "".join(f"{n:>14s}" for n in found)
+          + f"{'adcheck evals':>15s}{'pullbacks':>10s}{'ms':>8s}")
     alarms = dict.fromkeys(found, 0)
     misses = dict.fromkeys(found, 0)
     start = time.perf_counter()
@@ -181,11 +188,14 @@ def main() -> None:
                 verdict = "caught" if not passed else "MISSED"
                 misses[name] += passed
             row += f"{verdict:>14s}"
-        print(row)
+        evals, pulls, seconds = COSTS.get(case.name, (0, 0, 0.0))
+        print(row + f"{evals:>15d}{pulls:>10d}{1e3 * seconds:>8.1f}")
     print()
     print(f"{'false alarms':{width + 10}s}" + "".join(f"{alarms[n]:>14d}" for n in found))
     print(f"{'misses':{width + 10}s}" + "".join(f"{misses[n]:>14d}" for n in found))
-    print(f"({len(cases)} cases, {time.perf_counter() - start:.1f} s)")
+    total = [sum(c[i] for c in COSTS.values()) for i in range(3)]
+    print(f"({len(cases)} cases, {time.perf_counter() - start:.1f} s; adcheck: {total[0]} "
+          f"evaluations, {total[1]} pullbacks, {total[2]:.1f} s)")
 
 
 if __name__ == "__main__":
