@@ -270,6 +270,8 @@ def _measure_undecided(problem: Problem, est: Oracle, jac: np.ndarray, err: np.n
         if not usable[j] or not (ratio[:, j] > RESOLVE).any():
             continue
         for scale in scale_candidates(float(problem.scales[j])):
+            if scale > max(abs(float(problem.x0[j])), 1.0):
+                continue  # beyond the input's own size (see _decide_dot)
             v = np.zeros(problem.n)
             v[j] = scale
             try:
@@ -680,7 +682,12 @@ def _decide_dot(est: Oracle, problem: Problem, v: np.ndarray, dy: np.ndarray, b:
     if np.any(np.abs(problem.scales[v != 0] - 1.0) > 0.75):
         candidates.append(unit / float(np.max(np.abs(unit), initial=1.0)))
     candidates += [v * 2.0**10, v * 2.0**-10]
+    reach = np.maximum(np.abs(np.where(np.isfinite(problem.x0), problem.x0, 0.0)), 1.0)
     for w in candidates:
+        if np.any(np.abs(w) > reach):
+            # a move beyond the inputs' own size (1024 at x = 0) leaves where the point's
+            # derivative means anything: expit's step crossed its whole S and "failed"
+            continue
         try:
             dot = _dot(est, w, dy, b, slack, rnd)
         except NotEvaluable:

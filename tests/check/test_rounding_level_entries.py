@@ -140,3 +140,31 @@ def test_a_wrong_spacing_cotangent_there_still_fails():
         result = ad.check_adjoint(np.gradient, np.array([1.0, 1.0, 1.0]), 1.0, edge_order=2,
                                   raise_exception=False)
     assert result.verdict == "fail"
+
+
+def _expit(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_mode_at_an_all_zero_input_does_not_move_inputs_by_1024(seed):
+    # verify --builtin --seed 103 drew expit, erfc and ndtr at np.zeros((3, 3, 3)); an
+    # undecided probe was measured again on 1024 times its scale, whose stencil crossed
+    # expit's whole S: "adjoint 0.28, finite differences 0.0017"
+    import scipy.special as sp
+
+    for fn in (sp.expit, sp.erfc, sp.ndtr):
+        assert ad.check_adjoint(fn, np.zeros((3, 3, 3)), mode="fast", seed=seed).passed
+
+
+def test_a_wrong_expit_rule_there_still_fails_in_fast_mode():
+    fn = ad.primitive(_expit)
+
+    @ad.adjoint(fn)
+    def _(x):
+        y = fn(x)
+        return y, lambda dy: (1.01 * dy * y * (1 - y),)
+
+    result = ad.check_adjoint(fn, np.zeros((3, 3, 3)), mode="fast", seed=0,
+                              raise_exception=False)
+    assert result.verdict == "fail"
