@@ -25,6 +25,7 @@ BENCHMARKS = {
     "large_n.py": ["--quick"],
     "fd_accuracy.py": [],
     "checker_accuracy.py": [],
+    "second_order_accuracy.py": [],
     "checker_scaling.py": ["--max", "3", "--slow-max", "2"],
 }
 
