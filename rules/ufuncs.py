@@ -107,8 +107,8 @@ def like(x: Any) -> Any:
     share one buffer of a few bytes; anything else (scalars, traced values) is ``x`` itself.
 
     >>> s = like(np.ones((1000, 3), np.float32))
-    >>> s.shape, s.dtype, s.strides, fit(np.ones(3), s).shape
-    ((1000, 3), dtype('float32'), (0, 0), (1000, 3))
+    >>> s.shape, s.dtype, s.strides, fit(np.ones((2, 1000, 3)), s).dtype
+    ((1000, 3), dtype('float32'), (0, 0), dtype('float32'))
     """
     if x.__class__ is np.ndarray and x.size > 1 and x.dtype.kind in "fc":
         return np.ndarray(x.shape, x.dtype, _ZEROS, 0, (0,) * x.ndim)  # one entry, repeated
