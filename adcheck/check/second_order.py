@@ -470,12 +470,7 @@ def second_order_of_rule(result: CheckResult, problem: Any, *, cotangents: tuple
     first), nor for a rule without differentiable inputs or outputs. With ``mode="auto"``,
     ``P`` is checked in fast mode when it has more than ``full_max`` input entries.
     """
-    if result.verdict == "fail":
-        result.notes.append("second order: not checked, the first order failed")
-        return
-    if problem.n == 0 or problem.m == 0:
-        result.notes.append("second order: nothing to check (no differentiable input or "
-                            "output)")
+    if _nothing_to_check(result, problem):
         return
     rng = np.random.default_rng([seed, 2])
     flat = cotangents[0] if cotangents else rng.standard_normal(problem.m)
@@ -555,6 +550,19 @@ def _in_float64(problem: Any, result: CheckResult) -> Any:
     return wide
 
 
+def _nothing_to_check(result: CheckResult, problem: Any) -> bool:
+    """True (with a note saying why) when the second order is not checked: the first order
+    failed (its report comes first), or there is no differentiable input or output."""
+    if result.verdict == "fail":
+        result.notes.append("second order: not checked, the first order failed")
+        return True
+    if problem.n == 0 or problem.m == 0:
+        result.notes.append("second order: nothing to check (no differentiable input or "
+                            "output)")
+        return True
+    return False
+
+
 def second_order_of_function(result: CheckResult, f: Callable, problem: Any, tape: Any, *,
                              mode: str = "auto", fdm: FiniteDifferenceMethod | None = None,
                              atol: float | None = None, rtol: float | None = None,
@@ -563,12 +571,7 @@ def second_order_of_function(result: CheckResult, f: Callable, problem: Any, tap
     """``gradcheck(order=2)``: check the engine's pullback of ``f`` at order 2, add the
     findings to ``result``; on a failure name the first rule on ``tape`` (``f``'s first-order
     recording) that fails its own second-order check at the values it saw."""
-    if result.verdict == "fail":
-        result.notes.append("second order: not checked, the first order failed")
-        return
-    if problem.n == 0 or problem.m == 0:
-        result.notes.append("second order: nothing to check (no differentiable input or "
-                            "output)")
+    if _nothing_to_check(result, problem):
         return
     rng = np.random.default_rng([seed, 2])
     flat = rng.standard_normal(problem.m)
