@@ -26,6 +26,7 @@ BENCHMARKS = {
     "fd_accuracy.py": [],
     "checker_accuracy.py": [],
     "second_order_accuracy.py": [],
+    "structural_accuracy.py": ["--quick"],
     "checker_scaling.py": ["--max", "3", "--slow-max", "2"],
 }
 
