@@ -887,6 +887,8 @@ def _record(fn: Any, tape: Tape, unwrapped: tuple, kwargs: dict, inputs: tuple) 
         if isinstance(concrete, np.ndarray) and concrete.base is not None:
             tape.views.append((outputs, concrete))
         result = Traced(value, tape, outputs)
+    if not rule.higher_order:  # a pullback that must not be differentiated again
+        pullback = _first_order_only(rule, pullback, unwrapped, kwargs)
     source = caller_source() if tape.record_source else None
     # Without keep_args only the number of arguments is kept, so that an intermediate array
     # is freed once no pullback holds it.
@@ -895,6 +897,30 @@ def _record(fn: Any, tape: Tape, unwrapped: tuple, kwargs: dict, inputs: tuple) 
     tape.rules.append(rule)
     tape.pullbacks.append(pullback)
     return result
+
+
+def _first_order_only(rule: Any, pullback: Any, unwrapped: tuple, kwargs: dict) -> Any:
+    """The pullback of a rule registered with ``higher_order=False``: it refuses to run
+    where an outer level would differentiate it, that is when the cotangent or the values
+    the rule captured are traced by an outer level (a nested gradient, ``hessian``,
+    ``hvp``, ``jvp``), instead of giving a wrong second derivative; else it is the rule's."""
+    captured = any(type(v) is Traced for v in flatten((unwrapped, kwargs))[0])
+
+    def first_order_pullback(dy: Any) -> Any:
+        if captured or any(type(d) is Traced for d in flatten(dy)[0]):
+            label = registry.function_label(rule.fn)
+            raise NotDifferentiable(
+                f"the adjoint of {label} was registered with higher_order=False (its pullback "
+                "cannot itself be differentiated), but a derivative of it is being taken here "
+                "(a nested gradient, ad.hessian, ad.hvp or ad.jvp), which would be wrong. "
+                "Make its pullback differentiable (NumPy operations on the values it "
+                f"captures, no float() or np.asarray) and register it with "
+                f"@adcheck.adjoint({label}, higher_order=True) (the default; "
+                "verify(order=2) checks it), or differentiate through it once only."
+            )
+        return pullback(dy)
+
+    return first_order_pullback
 
 
 _NDARRAY = np.ndarray
