@@ -291,8 +291,10 @@ def adjoint(
     the primal differently for AD while ``fn`` itself stays untouched. ``domain`` tells the
     checker where to draw inputs (see :mod:`adcheck.domains`). ``higher_order=False``
     declares that the pullback is not itself differentiable (it leaves the tape, or its
-    derivative is not the second derivative): checks with ``order=2`` then check the first
-    order only, and say so. ``reference=jac`` (``jac(*args)`` returns the Jacobian) or
+    derivative is not the second derivative): first derivatives through it work, a nested
+    one (``hessian``, ``hvp``, ``jvp``, a gradient of a gradient) raises
+    :class:`~adcheck.NotDifferentiable`, and checks with ``order=2`` check the first order
+    only, and say so. ``reference=jac`` (``jac(*args)`` returns the Jacobian) or
     ``reference_vjp=vjp`` (``vjp(dy, *args)`` returns the cotangents) is an analytic
     derivative the checks (``check_adjoint``, ``verify``, the CLI, the plugin) compare the
     rule with, beside finite differences (see :mod:`adcheck.check.reference`).
