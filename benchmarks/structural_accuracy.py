@@ -55,11 +55,13 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
+import adcheck as ad
 
-from common import header  # noqa: E402
-
-import adcheck as ad  # noqa: E402
+if __package__:  # imported as benchmarks.structural_accuracy (the tests)
+    from .common import header
+else:  # run as a script: python benchmarks/structural_accuracy.py
+    sys.path.insert(0, str(Path(__file__).parent))
+    from common import header
 
 __all__ = ["StructuralCase", "structural_cases"]
 
