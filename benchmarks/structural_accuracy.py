@@ -29,8 +29,9 @@ own check, default settings:
 
 Options that do not apply: torch's ``check_batched_grad`` needs a vmap rule, and
 ``gradgradcheck`` (whose ``gen_non_contig_grad_outputs`` is torch's only check that hands a
-backward non-contiguous cotangents) needs a backward torch can differentiate; JAX's
-``order=2`` needs a differentiable ``bwd``. None of these NumPy pullbacks is.
+backward non-contiguous cotangents: ``gradcheck`` has no such option, and builds its basis
+cotangents contiguous) needs a backward torch can differentiate; JAX's ``order=2`` needs a
+differentiable ``bwd``. None of these NumPy pullbacks is.
 
 A cell is ``n/a`` where the tool cannot meet the case, and is not counted: JAX arrays are
 immutable and dense, so a JAX pullback can neither write into a cotangent nor see an unusual
@@ -49,6 +50,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,7 +115,7 @@ def _zero_if_none(d, like):
 def _undefined_cases(rng: np.random.Generator) -> list[StructuralCase]:
     x = rng.uniform(-1.5, 1.5, 4)
     c = np.array([0.7, -0.4, 1.3, -2.1])
-    none = {**NO_NONE_AUTOGRAD}
+    none = NO_NONE_AUTOGRAD
 
     def raises(x, dr, dt):
         return (dr * np.cos(x) - dt * np.sin(x),)  # TypeError when one of them is None
@@ -255,6 +257,17 @@ def _reentrancy_cases(rng: np.random.Generator) -> list[StructuralCase]:
             return np.sin(x), lambda dy: (np.multiply(dy, slope),)
         return np.sin, rule
 
+    def lazy():
+        def rule(x):
+            memo: list = []
+
+            def back(dy):
+                if not memo:
+                    memo.append(np.cos(x))  # worked out on the first pull, kept for later
+                return (dy * memo[0],)
+            return np.sin(x), back
+        return np.sin, rule
+
     return [
         StructuralCase("sin: cache keyed by shape", "reentrancy", cache_by_shape, (x,), False),
         StructuralCase("sin: pullback accumulates into a saved buffer", "reentrancy",
@@ -270,6 +283,8 @@ def _reentrancy_cases(rng: np.random.Generator) -> list[StructuralCase]:
         StructuralCase("sin: counts its calls (statistics)", "reentrancy", counter, (x,),
                        True),
         StructuralCase("sin: fresh arrays every call", "reentrancy", fresh, (x,), True),
+        StructuralCase("sin: cos(x) worked out on the first pull", "reentrancy", lazy, (x,),
+                       True),
     ]
 
 
@@ -319,13 +334,25 @@ def _mutation_cases(rng: np.random.Generator) -> list[StructuralCase]:
             return (out,)
         return np.sin(x), back
 
-    stateless = [("sin: dy *= cos(x) (writes into Δ)", np.sin, in_place, False),
-                 ("x - mean: Δ centred in place", _centre, centre_in_place, False),
-                 ("sin: in place on its own copy of Δ", np.sin, own_copy, True),
-                 ("x - mean: Δ centred into a new array", _centre, centre_fresh, True),
-                 ("sin: out= a fresh array", np.sin, out_fresh, True)]
-    cases = [StructuralCase(name, "mutation", _stateless(fn, rule), (x,), ok, na=IMMUTABLE_JAX)
-             for name, fn, rule, ok in stateless]
+    def to_square(x):
+        return x.reshape(2, 2)
+
+    def to_square_rule(x):  # the cotangent returned is a view of Δ: aliasing is allowed
+        return to_square(x), lambda dy: (dy.reshape(x.shape),)
+
+    def add_rule(x, y):  # one Δ returned for both inputs
+        return x + y, lambda dy: (dy, dy)
+
+    y = x[::-1] * 0.5 + 0.1
+    stateless = [("sin: dy *= cos(x) (writes into Δ)", np.sin, in_place, (x,), False),
+                 ("x - mean: Δ centred in place", _centre, centre_in_place, (x,), False),
+                 ("sin: in place on its own copy of Δ", np.sin, own_copy, (x,), True),
+                 ("x - mean: Δ centred into a new array", _centre, centre_fresh, (x,), True),
+                 ("sin: out= a fresh array", np.sin, out_fresh, (x,), True),
+                 ("reshape: returns a view of Δ", to_square, to_square_rule, (x,), True),
+                 ("add: the same Δ for both inputs", np.add, add_rule, (x, y), True)]
+    cases = [StructuralCase(name, "mutation", _stateless(fn, rule), args, ok, na=IMMUTABLE_JAX)
+             for name, fn, rule, args, ok in stateless]
     # the values a pullback saved are the rule's own NumPy arrays, in JAX's host code too
     return cases[:2] + [StructuralCase("sin: cos computed into the saved x", "mutation",
                                        _stateless(np.sin, saved_in_place), (x,), False)] + cases[2:]
@@ -360,11 +387,15 @@ def _layout_cases(rng: np.random.Generator) -> list[StructuralCase]:
     def outer_rule(u, w):  # sums of Δ: another layout may sum in another order
         return np.outer(u, w), lambda dy: (dy @ w, u @ dy)
 
+    def total_rule(x):  # a read-only, stride-0 cotangent returned: allowed
+        return np.sum(x), lambda dy: (np.broadcast_to(dy, x.shape),)
+
     cases = [("sin: reads Δ in memory order", np.sin, memory_order, (a,), False),
              ("sin: np.frombuffer(Δ)", np.sin, frombuffer, (a,), False),
              ("sin: ascontiguousarray, then frombuffer", np.sin, contiguous_first, (a,), True),
              ("sin: ravel(Δ) in C order", np.sin, c_order, (a,), True),
-             ("outer(u, w): Δ summed by matmul", np.outer, outer_rule, (u, w), True)]
+             ("outer(u, w): Δ summed by matmul", np.outer, outer_rule, (u, w), True),
+             ("sum: returns a broadcast view", np.sum, total_rule, (a,), True)]
     return [StructuralCase(name, "layout", _stateless(fn, rule), args, ok, na=IMMUTABLE_JAX)
             for name, fn, rule, args, ok in cases]
 
@@ -472,7 +503,12 @@ def _reference_cases(rng: np.random.Generator) -> list[StructuralCase]:
 
 
 def structural_cases(seed: int = 0) -> list[StructuralCase]:
-    """Every case, kind by kind (a wrong rule and correct-but-tricky controls for each)."""
+    """Every case, kind by kind (wrong rules and correct-but-tricky controls for each).
+
+    >>> cases = structural_cases()
+    >>> len(cases), sum(c.correct for c in cases), sorted({c.kind for c in cases})[:3]
+    (40, 23, ['layout', 'mutation', 'nondeterminism'])
+    """
     rng = np.random.default_rng(seed)
     return (_undefined_cases(rng) + _reentrancy_cases(rng) + _mutation_cases(rng)
             + _layout_cases(rng) + _nondeterminism_cases(rng) + _reference_cases(rng))
@@ -486,6 +522,7 @@ ADCHECK_MESSAGES: dict[str, str] = {}
 
 
 def run_adcheck(case: StructuralCase) -> bool:
+    """True when ``check_adjoint`` passes the case's rule (the kinds it found are kept)."""
     fn, rule = case.make()
     with ad.scoped_rules():
         def body(*args):
@@ -506,6 +543,7 @@ def _outputs(value) -> tuple:
 
 
 def run_autograd(case: StructuralCase) -> bool:
+    """True when autograd's ``check_grads`` passes the case's rule as a ``primitive``."""
     from autograd.extend import defvjp_argnums, primitive
     from autograd.test_util import check_grads
 
@@ -532,6 +570,7 @@ def run_autograd(case: StructuralCase) -> bool:
 
 
 def run_torch(case: StructuralCase, **options) -> bool:
+    """True when ``torch.autograd.gradcheck`` (with ``options``) passes the case's rule."""
     import torch
 
     fn, rule = case.make()
@@ -551,14 +590,17 @@ def run_torch(case: StructuralCase, **options) -> bool:
         def backward(ctx, *grads):
             dy = [None if g is None else g.detach().numpy() for g in grads]
             out = ctx.back(tuple(dy) if ctx.several else dy[0])
-            return tuple(None if d is None else torch.from_numpy(np.asarray(d, np.float64))
-                         for d in out)  # the very array the pullback returned
+            with warnings.catch_warnings():  # a read-only cotangent (a broadcast view) is fine
+                warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+                return tuple(None if d is None else torch.from_numpy(np.asarray(d, np.float64))
+                             for d in out)  # the very array the pullback returned
 
     inputs = tuple(torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in case.args)
     return bool(torch.autograd.gradcheck(F.apply, inputs, raise_exception=False, **options))
 
 
 def run_jax(case: StructuralCase) -> bool:
+    """True when JAX's ``check_grads`` passes the case's rule as a ``custom_vjp``."""
     import jax
     import jax.numpy as jnp
     from jax.custom_derivatives import SymbolicZero
@@ -635,6 +677,7 @@ def checkers(quick: bool = False) -> dict[str, tuple[str, Callable[[StructuralCa
 
 
 def verdict(run: Callable[[StructuralCase], bool], case: StructuralCase) -> bool:
+    """A checker's verdict; one that raises (the rule's own error, surfaced) failed."""
     try:
         return run(case)
     except Exception:  # noqa: BLE001  (a checker that crashes counts as a failed check)
