@@ -15,6 +15,7 @@ side by side in one process, for:
 Targets (issue 11): adcheck <= 0.25x autograd, and below torch eager in the same process.
 
 Run: ``python benchmarks/engine_overhead.py [--quick]``
+or ``python -m benchmarks.engine_overhead [--quick]``
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from common import header, median_time, peer, realistic_heap
+
+try:  # run as python -m benchmarks.engine_overhead (a package module) or as a script
+    from .common import header, median_time, peer, realistic_heap
+except ImportError:
+    from common import header, median_time, peer, realistic_heap
 
 import adcheck as ad
 

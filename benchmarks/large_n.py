@@ -6,7 +6,7 @@
 2. An ``@ad.primitive`` called on plain arrays (nothing traced) against the function
    itself: tracing must add no work when nothing is differentiated. Target: ≤ 1 µs more.
 
-Run: ``python benchmarks/large_n.py [--quick]``
+Run: ``python benchmarks/large_n.py [--quick]`` or ``python -m benchmarks.large_n [--quick]``
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ import argparse
 import tracemalloc
 
 import numpy as np
-from common import header, median_time, realistic_heap
+
+try:  # run as python -m benchmarks.large_n (a package module) or as a script
+    from .common import header, median_time, realistic_heap
+except ImportError:
+    from common import header, median_time, realistic_heap
 
 import adcheck as ad
 

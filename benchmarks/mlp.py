@@ -10,7 +10,7 @@ in one process with a realistic heap (peers imported, ~250k objects) and the GC 
 
 Target (issue 11): adcheck ≤ 1.10× the hand-written time; peak memory ≤ 1.05×.
 
-Run: ``python benchmarks/mlp.py [--quick]``
+Run: ``python benchmarks/mlp.py [--quick]`` or ``python -m benchmarks.mlp [--quick]``
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import numpy as np  # noqa: E402
-from common import header, median_time, peer, realistic_heap  # noqa: E402
+
+try:  # run as python -m benchmarks.mlp (a package module) or as a script
+    from .common import header, median_time, peer, realistic_heap  # noqa: E402
+except ImportError:
+    from common import header, median_time, peer, realistic_heap  # noqa: E402
 
 import adcheck as ad  # noqa: E402
 
