@@ -22,7 +22,7 @@ import numpy as np
 from ..tree import flatten, is_container, leaf_paths, unflatten
 from .errors import NotDifferentiable
 from .params import Grads, Param, Params
-from .tape import Tape
+from .tape import SNAPSHOT_BYTES, Tape
 from .tracer import Traced, active_params, check_fresh, plain_array
 
 __all__ = ["pullback", "gradient", "derivative", "jacobian", "hessian", "trace", "Trace"]
@@ -405,7 +405,9 @@ def gradient(f: Callable, *args: Any) -> Any:
         with _read_only([p._data for p in args[0]]):
             return _gradient_params(f, args[0])
     with _read_only(flatten(args)[0]):
-        y, back, _ = _pullback(f, args, False, Tape(keep_args=False))
+        # the tape lives for this call only: it may keep copies of what it guards
+        y, back, _ = _pullback(f, args, False,
+                               Tape(keep_args=False, snapshot_bytes=SNAPSHOT_BYTES))
         return back(_scalar_seed(y))
 
 
@@ -488,7 +490,7 @@ def _not_scalar(shape: tuple) -> str:
 
 
 def _gradient_params(f: Callable, params: Params) -> Grads:
-    tape = Tape(keep_args=False)
+    tape = Tape(keep_args=False, snapshot_bytes=SNAPSHOT_BYTES)  # lives for this call
     slots = []
     # This thread's parameters only: another thread may record its own gradient over the
     # same parameters, or use them as constants, at the same time.
@@ -556,7 +558,8 @@ def jacobian(f: Callable, *args: Any, mode: str = "rev") -> tuple:
 
 
 def _jacobian(f: Callable, args: tuple) -> tuple:
-    y, back, _ = _pullback(f, args, False, Tape(keep_args=False))
+    tape = Tape(keep_args=False, snapshot_bytes=SNAPSHOT_BYTES)  # lives for this call
+    y, back, _ = _pullback(f, args, False, tape)
     if type(y) is Traced:
         out_shape = y.shape
     else:
