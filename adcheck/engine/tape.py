@@ -210,8 +210,8 @@ class Tape:
                     f"{n_args} positional argument(s); its pullback must return one "
                     "per positional argument (None for those that are not differentiable)."
                 )
-            it = iter(inputs)
-            for pos, item, slot in zip(it, it, it):  # inputs is flat: (position, item, slot)*
+            # inputs is flat: (position, item, slot)*; most entries have one, unpacked as is
+            for pos, item, slot in (inputs,) if len(inputs) == 3 else _triples(inputs):
                 g = grads[pos]
                 if g.__class__ is _FUNCTION:  # a lazy cotangent: computed only when needed
                     g = g()
@@ -222,7 +222,8 @@ class Tape:
                 if g is None:
                     continue
                 shape, dtype = shapes[slot], dtypes[slot]
-                if g.__class__ is not _NDARRAY or g.shape != shape or g.dtype != dtype:
+                if g.__class__ is not _NDARRAY or g.shape != shape or (
+                        g.dtype is not dtype and g.dtype != dtype):
                     g = project(g, shape, dtype, rules[k].fn, pos)
                 prev = cts.get(slot)
                 cts[slot] = g if prev is None else prev + g
@@ -380,6 +381,12 @@ def _show(value: Any) -> str:
     if isinstance(value, type) or isinstance(value, np.dtype):
         return np.dtype(value).name
     return repr(value)
+
+
+def _triples(flat: tuple) -> Any:
+    """``(a, b, c, d, e, f)`` -> ``(a, b, c), (d, e, f)``."""
+    it = iter(flat)
+    return zip(it, it, it)
 
 
 def _as_tuple(grads: Any, fn: Any) -> tuple:

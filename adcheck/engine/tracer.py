@@ -71,8 +71,11 @@ class Traced:
         if method == "__call__" and not kwargs:
             if len(inputs) == 2:
                 return apply_binary(ufunc, inputs[0], inputs[1])
-            if len(inputs) == 1:
-                return apply_unary(ufunc, inputs[0])
+            if len(inputs) == 1:  # a unary ufunc of self: apply_unary, inline (the hot path)
+                tape = self._tape
+                if tape.watch:
+                    _check_uses(tape, inputs)
+                return _record(ufunc, tape, (self._value,), _NO_KWARGS, (0, -1, self._slot))
             return apply_primitive(ufunc, inputs, {})
         name = registry.function_label(ufunc)
         if kwargs.get("out") is not None:
@@ -841,19 +844,27 @@ def _record(fn: Any, tape: Tape, unwrapped: tuple, kwargs: dict, inputs: tuple) 
     value, pullback = rule.rule(*unwrapped, **kwargs) if kwargs else rule.rule(*unwrapped)
 
     if value.__class__ is _NDARRAY:  # the common case first
-        kind = value.dtype.kind
+        dtype = value.dtype
+        kind = dtype.kind
         if kind != "f":
             if kind != "c":
                 return value
             _refuse_complex(fn, tape)
-        outputs = tape.n_slots  # tape.new_slot(value.shape, value.dtype), inline
+        shapes = tape.shapes
+        shape = value.shape
+        if shape == shapes[-1]:  # a run of equal shapes shares one tuple: one GC object fewer
+            shape = shapes[-1]
+        outputs = tape.n_slots  # tape.new_slot(shape, dtype), inline
         tape.n_slots = outputs + 1
-        tape.shapes.append(value.shape)
-        tape.dtypes.append(value.dtype)
+        shapes.append(shape)
+        tape.dtypes.append(dtype)
         meta = None
         if value.base is not None or value is unwrapped[0]:
             value = _note_view(tape, outputs, value, unwrapped)
-        result = Traced(value, tape, outputs)
+        result = _new(Traced)  # Traced(value, tape, outputs) without the cost of calling __init__
+        result._value = value
+        result._tape = tape
+        result._slot = outputs
     elif value.__class__ is not Traced and is_container(value):
         # several outputs: tuples, lists, namedtuples (np.linalg.eigh), dicts, dataclasses,
         # registered pytrees, nested: traced leaf by leaf, the cotangent of the same structure
@@ -925,6 +936,7 @@ def _first_order_only(rule: Any, pullback: Any, unwrapped: tuple, kwargs: dict) 
 
 _NDARRAY = np.ndarray
 _NO_KWARGS: dict = {}
+_new = object.__new__
 
 
 def _shape(v: Any) -> tuple:
