@@ -268,33 +268,6 @@ class Traced:
         # round(x) is piecewise constant, like np.round: the concrete result, a constant.
         return round(_read(self), ndigits)
 
-    def __getattr__(self, name: str):
-        # Only reached for names Traced does not define: ndarray methods and properties.
-        # Methods that cannot be traced fail when called, so that hasattr() stays truthful.
-        fn = _METHODS.get(name)
-        if fn is not None:
-            return lambda *args, **kwargs: fn(self, *args, **kwargs)
-        prop = _PROPERTIES.get(name)
-        if prop is not None:
-            return prop(self)
-        if name.startswith("__") or not hasattr(np.ndarray, name):
-            raise AttributeError(f"'Traced' object has no attribute {name!r}")
-        if name in _IN_PLACE_METHODS:
-            message = (f"x.{name}(...) changes an array in place, which the tape cannot "
-                       "record; " + _IN_PLACE_METHODS[name])
-        else:
-            message = (f"x.{name} on a traced array is not supported by adcheck (it would "
-                       "leave the tape); use a NumPy function on the array instead, or make "
-                       "the computation a primitive with @adcheck.primitive and register an "
-                       "adjoint.")
-        if not callable(getattr(np.ndarray, name)):
-            raise AttributeError(message)
-
-        def refuse(*args: Any, **kwargs: Any):
-            raise NotDifferentiable(message)
-
-        return refuse
-
     # -- operators -----------------------------------------------------------------------
 
     def __getitem__(self, key):
@@ -1250,3 +1223,46 @@ _IN_PLACE_METHODS = {
     "setfield": "build a new array instead.",
     "setflags": "build a new array instead.",
 }
+
+
+def _ndarray_attribute(name: str) -> Any:
+    """What a traced value has for the ndarray attribute ``name`` that Traced does not define:
+    the NumPy function (``_METHODS``), a property (``_PROPERTIES``), else a refusal. A method
+    that cannot be traced refuses when called, so that hasattr() stays truthful; another
+    attribute raises AttributeError."""
+    fn = _METHODS.get(name)
+    if fn is not None:
+        def method(self: Traced, *args: Any, **kwargs: Any) -> Any:
+            return fn(self, *args, **kwargs)
+
+        method.__name__ = name
+        return method
+    prop = _PROPERTIES.get(name)
+    if prop is not None:
+        return property(prop)
+    if name in _IN_PLACE_METHODS:
+        message = (f"x.{name}(...) changes an array in place, which the tape cannot "
+                   "record; " + _IN_PLACE_METHODS[name])
+    else:
+        message = (f"x.{name} on a traced array is not supported by adcheck (it would "
+                   "leave the tape); use a NumPy function on the array instead, or make "
+                   "the computation a primitive with @adcheck.primitive and register an "
+                   "adjoint.")
+    if not callable(getattr(np.ndarray, name)):
+        def unsupported(self: Traced) -> Any:
+            raise AttributeError(message)
+
+        return property(unsupported)
+
+    def refuse(self: Traced, *args: Any, **kwargs: Any) -> Any:
+        raise NotDifferentiable(message)
+
+    refuse.__name__ = name
+    return refuse
+
+
+# Set on the class rather than found by a __getattr__: with one, CPython reads every
+# attribute of a traced value (t._value, t._tape on the hot path) on its slow path.
+for _name in sorted(set(dir(np.ndarray)) | _METHODS.keys() | _PROPERTIES.keys()):
+    if not _name.startswith("__") and _name not in vars(Traced):
+        setattr(Traced, _name, _ndarray_attribute(_name))
