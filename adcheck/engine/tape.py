@@ -213,7 +213,7 @@ class Tape:
             # inputs is flat: (position, item, slot)*; most entries have one, unpacked as is
             for pos, item, slot in (inputs,) if len(inputs) == 3 else _triples(inputs):
                 g = grads[pos]
-                if g.__class__ is _FUNCTION:  # a lazy cotangent: computed only when needed
+                if type(g) is _FUNCTION:  # a lazy cotangent: computed only when needed
                     g = g()
                     if item >= 0:  # the other items of this list argument reuse it
                         grads = grads[:pos] + (g,) + grads[pos + 1:]
@@ -222,7 +222,7 @@ class Tape:
                 if g is None:
                     continue
                 shape, dtype = shapes[slot], dtypes[slot]
-                if g.__class__ is not _NDARRAY or g.shape != shape or (
+                if type(g) is not _NDARRAY or g.shape != shape or (
                         g.dtype is not dtype and g.dtype != dtype):
                     g = project(g, shape, dtype, rules[k].fn, pos)
                 prev = cts.get(slot)
@@ -299,7 +299,7 @@ def stamp(a: np.ndarray, snapshot_bytes: int = 0) -> tuple:
 def changed(a: np.ndarray, mark: tuple) -> bool:
     """True when ``a``'s contents or layout differ from its :func:`stamp` ``mark``."""
     layout, kept = mark
-    if kept.__class__ is not np.ndarray:
+    if type(kept) is not np.ndarray:
         return fingerprint(a) != mark
     if _layout(a) != layout:
         return True
@@ -353,7 +353,7 @@ def resolve(grads: tuple) -> tuple:
     >>> resolve((1.0, lambda: 2.0, None))
     (1.0, 2.0, None)
     """
-    return tuple(g() if g.__class__ is _FUNCTION else g for g in grads)
+    return tuple(g() if type(g) is _FUNCTION else g for g in grads)
 
 
 def _name(fn: Any) -> str:
@@ -474,7 +474,7 @@ def fit(g: Any, like: Any) -> Any:
     >>> fit(np.ones((2, 3)), np.float32(1.0))
     np.float32(6.0)
     """
-    if (like.__class__ is _NDARRAY and g.__class__ is _NDARRAY and g.shape == like.shape
+    if (type(like) is _NDARRAY and type(g) is _NDARRAY and g.shape == like.shape
             and g.dtype == like.dtype):
         return g  # the common case, kept cheap: rules call this on every pullback
     shape = np.shape(like)

@@ -632,8 +632,8 @@ def apply_primitive(fn: Any, args: tuple, kwargs: dict) -> Any:
 def apply_binary(fn: Any, a: Any, b: Any) -> Any:
     """:func:`apply_primitive` for ``fn(a, b)`` with plain (non-list) arguments: the hot path
     of Python's operators and two-argument ufuncs."""
-    ta = a.__class__ is Traced
-    tb = b.__class__ is Traced
+    ta = type(a) is Traced
+    tb = type(b) is Traced
     if active_params or not (ta or tb):
         return apply_primitive(fn, (a, b), {})
     if ta and tb and a._tape is not b._tape:
@@ -649,9 +649,9 @@ def apply_binary(fn: Any, a: Any, b: Any) -> Any:
         if tb:
             return _record(fn, tape, (a._value, b._value), _NO_KWARGS,
                            (0, -1, a._slot, 1, -1, b._slot))
-        vb = b if b.__class__ is float else _constant(tape, b, fn)
+        vb = b if type(b) is float else _constant(tape, b, fn)
         return _record(fn, tape, (a._value, vb), _NO_KWARGS, (0, -1, a._slot))
-    va = a if a.__class__ is float else _constant(tape, a, fn)
+    va = a if type(a) is float else _constant(tape, a, fn)
     return _record(fn, tape, (va, b._value), _NO_KWARGS, (1, -1, b._slot))
 
 
@@ -719,13 +719,13 @@ def _read(x: Any) -> Any:
 
 def _constant(tape: Tape, v: Any, fn: Any) -> Any:
     """A constant argument as the rule gets it: arrays kept safe from later changes."""
-    c = v.__class__
+    c = type(v)
     if c is _NDARRAY:
         return tape.keep_constant(v, fn)
     if c is list or c is tuple:
         items = []
         for b in v:
-            if b.__class__ is Traced:
+            if type(b) is Traced:
                 _refuse_nested(fn)
             items.append(_constant(tape, b, fn))
         return items if c is list else rebuild_sequence(c, items)
@@ -737,7 +737,7 @@ def _constant(tape: Tape, v: Any, fn: Any) -> Any:
 
 def _holds_traced(v: Any) -> bool:
     """True when a traced value is anywhere inside lists, tuples and dicts of ``v``."""
-    c = v.__class__
+    c = type(v)
     if c is Traced:
         return True
     if c is list or c is tuple:
@@ -816,13 +816,14 @@ def _record(fn: Any, tape: Tape, unwrapped: tuple, kwargs: dict, inputs: tuple) 
         )
     value, pullback = rule.rule(*unwrapped, **kwargs) if kwargs else rule.rule(*unwrapped)
 
-    if value.__class__ is _NDARRAY:  # the common case first
+    if type(value) is _NDARRAY:  # the common case first
         dtype = value.dtype
-        kind = dtype.kind
-        if kind != "f":
-            if kind != "c":
-                return value
-            _refuse_complex(fn, tape)
+        if dtype is not _FLOAT64:  # float64 (the usual dtype) saves reading its kind
+            kind = dtype.kind
+            if kind != "f":
+                if kind != "c":
+                    return value
+                _refuse_complex(fn, tape)
         shapes = tape.shapes
         shape = value.shape
         if shape == shapes[-1]:  # a run of equal shapes shares one tuple: one GC object fewer
@@ -838,7 +839,7 @@ def _record(fn: Any, tape: Tape, unwrapped: tuple, kwargs: dict, inputs: tuple) 
         result._value = value
         result._tape = tape
         result._slot = outputs
-    elif value.__class__ is not Traced and is_container(value):
+    elif type(value) is not Traced and is_container(value):
         # several outputs: tuples, lists, namedtuples (np.linalg.eigh), dicts, dataclasses,
         # registered pytrees, nested: traced leaf by leaf, the cotangent of the same structure
         leaves, spec = flatten(value)
