@@ -475,7 +475,7 @@ def fit(g: Any, like: Any) -> Any:
     np.float32(6.0)
     """
     if (type(like) is _NDARRAY and type(g) is _NDARRAY and g.shape == like.shape
-            and g.dtype == like.dtype):
+            and (g.dtype is like.dtype or g.dtype == like.dtype)):
         return g  # the common case, kept cheap: rules call this on every pullback
     shape = np.shape(like)
     dtype = getattr(like, "dtype", None)
