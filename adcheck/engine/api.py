@@ -22,7 +22,7 @@ import numpy as np
 from ..tree import flatten, is_container, leaf_paths, unflatten
 from .errors import NotDifferentiable
 from .params import Grads, Param, Params
-from .tape import SNAPSHOT_BYTES, Tape
+from .tape import Tape
 from .tracer import Traced, active_params, check_fresh, plain_array
 
 __all__ = ["pullback", "gradient", "derivative", "jacobian", "hessian", "trace", "Trace"]
@@ -405,9 +405,7 @@ def gradient(f: Callable, *args: Any) -> Any:
         with _read_only([p._data for p in args[0]]):
             return _gradient_params(f, args[0])
     with _read_only(flatten(args)[0]):
-        # the tape lives for this call only: it may keep copies of what it guards
-        y, back, _ = _pullback(f, args, False,
-                               Tape(keep_args=False, snapshot_bytes=SNAPSHOT_BYTES))
+        y, back, _ = _pullback(f, args, False, Tape(keep_args=False))
         return back(_scalar_seed(y))
 
 
@@ -490,7 +488,7 @@ def _not_scalar(shape: tuple) -> str:
 
 
 def _gradient_params(f: Callable, params: Params) -> Grads:
-    tape = Tape(keep_args=False, snapshot_bytes=SNAPSHOT_BYTES)  # lives for this call
+    tape = Tape(keep_args=False)
     slots = []
     # This thread's parameters only: another thread may record its own gradient over the
     # same parameters, or use them as constants, at the same time.
@@ -558,8 +556,7 @@ def jacobian(f: Callable, *args: Any, mode: str = "rev") -> tuple:
 
 
 def _jacobian(f: Callable, args: tuple) -> tuple:
-    tape = Tape(keep_args=False, snapshot_bytes=SNAPSHOT_BYTES)  # lives for this call
-    y, back, _ = _pullback(f, args, False, tape)
+    y, back, _ = _pullback(f, args, False, Tape(keep_args=False))
     if type(y) is Traced:
         out_shape = y.shape
     else:

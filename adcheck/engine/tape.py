@@ -67,10 +67,9 @@ class Tape:
 
     __slots__ = ("level", "records", "rules", "pullbacks", "n_slots", "shapes", "dtypes", "names",
                  "closed", "record_source", "keep_args", "watch", "writes", "views", "inputs",
-                 "guards", "guarded", "snapshot_bytes")
+                 "guards", "guarded")
 
-    def __init__(self, record_source: bool = False, keep_args: bool = True,
-                 snapshot_bytes: int = 0):
+    def __init__(self, record_source: bool = False, keep_args: bool = True):
         self.level = next(_level_counter)
         # One per primitive call, in three lists: the rule (which knows the function), the
         # pullback, and the plain data of the call. The cyclic GC untracks a tuple that holds
@@ -103,9 +102,6 @@ class Tape:
         # arrays the pullbacks read that the caller can change: (array, fingerprint, what)
         self.guards: list[tuple[Any, Any, str]] = []
         self.guarded: set[int] = set()  # their ids
-        # Guarded arrays up to this size are compared with a copy rather than a fingerprint
-        # (see stamp): a tape that lives for one call only (gradient, jacobian) sets it.
-        self.snapshot_bytes = snapshot_bytes
 
     @property
     def entries(self) -> list[Entry]:
@@ -145,9 +141,8 @@ class Tape:
 
     def keep_constant(self, a: np.ndarray, fn: Any) -> np.ndarray:
         """What a rule gets for the constant array ``a``: a copy when it is small (so that
-        changing ``a`` later changes nothing, as in NumPy), else ``a`` itself with a stamp (a
-        fingerprint, or a copy on a short-lived tape) that :meth:`verify` compares before
-        the reverse sweep reads it."""
+        changing ``a`` later changes nothing, as in NumPy), else ``a`` itself with a
+        fingerprint that :meth:`verify` compares before the reverse sweep reads it."""
         if a.nbytes <= COPY_BYTES or a.dtype.hasobject:
             return a.copy(order="K")
         if id(a) not in self.guarded:  # once per array: the label walks the stack
@@ -155,16 +150,15 @@ class Tape:
         return a
 
     def guard(self, a: np.ndarray, what: str) -> None:
-        """Stamp ``a`` now (see :func:`stamp`), so that :meth:`verify` can tell whether it
-        was changed."""
+        """Fingerprint ``a`` now, so that :meth:`verify` can tell whether it was changed."""
         if id(a) not in self.guarded:
             self.guarded.add(id(a))
-            self.guards.append((a, stamp(a, self.snapshot_bytes), what))
+            self.guards.append((a, fingerprint(a), what))
 
     def verify(self) -> None:
         """Raise NotDifferentiable when an array the pullbacks read was changed in place."""
-        for a, mark, what in self.guards:
-            if changed(a, mark):
+        for a, fp, what in self.guards:
+            if fingerprint(a) != fp:
                 raise NotDifferentiable(
                     f"{what} was changed in place after it was used, so the pullback would "
                     "read the new values while the result was computed from the old ones. "
@@ -274,44 +268,6 @@ class Tape:
 
 # Constants up to this size are copied when a rule captures them; larger ones fingerprinted.
 COPY_BYTES = 4096
-# A tape that lives for one call (gradient, jacobian) compares the arrays it guards up to this
-# size with a copy: copying and comparing take a few passes over memory, a CRC-32 at each end
-# ten times longer (1 MB: 0.15 ms against 1.2 ms); above it, the copy's memory is saved.
-SNAPSHOT_BYTES = 1 << 24
-
-
-def stamp(a: np.ndarray, snapshot_bytes: int = 0) -> tuple:
-    """What :func:`changed` compares ``a`` with later: ``a``'s layout and a copy of it when it
-    holds at most ``snapshot_bytes`` of plain numbers, else its :func:`fingerprint`.
-
-    >>> a = np.arange(3.0)
-    >>> marks = [stamp(a), stamp(a, 1 << 20)]
-    >>> a[1] = 5.0
-    >>> [changed(a, m) for m in marks]
-    [True, True]
-    """
-    dtype = a.dtype
-    if a.nbytes <= snapshot_bytes and dtype.kind in "biuf" and dtype.itemsize in _UINTS:
-        return _layout(a), a.copy(order="K")
-    return fingerprint(a)
-
-
-def changed(a: np.ndarray, mark: tuple) -> bool:
-    """True when ``a``'s contents or layout differ from its :func:`stamp` ``mark``."""
-    layout, kept = mark
-    if type(kept) is not np.ndarray:
-        return fingerprint(a) != mark
-    if _layout(a) != layout:
-        return True
-    bits = _UINTS[a.dtype.itemsize]  # compared bit for bit: a NaN equals itself, -0.0 not 0.0
-    return not np.array_equal(a.view(bits), kept.view(bits))
-
-
-_UINTS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-
-def _layout(a: np.ndarray) -> tuple:
-    return a.shape, a.strides, a.dtype.str, a.__array_interface__["data"][0]
 
 
 def fingerprint(a: np.ndarray) -> tuple:
@@ -323,7 +279,7 @@ def fingerprint(a: np.ndarray) -> tuple:
     >>> fingerprint(a) == before
     False
     """
-    layout = _layout(a)
+    layout = (a.shape, a.strides, a.dtype.str, a.__array_interface__["data"][0])
     data = a
     if not data.flags.c_contiguous:
         data = data.T if data.flags.f_contiguous else np.ascontiguousarray(data)
