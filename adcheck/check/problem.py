@@ -136,7 +136,7 @@ def direction_scales(x0: np.ndarray, leaves: list[Leaf]) -> np.ndarray:
     Moving ``x_j`` by a fraction of itself keeps a positive input positive (so ``sqrt`` and
     ``log`` near 1e-8 stay in their domain) and moves an input near 1e8 by more than its
     float spacing. Entries much smaller than the largest in their leaf (or zero) use
-    ``2**-10`` of that largest entry; an all-zero leaf uses 1.
+    ``2**-10`` of that largest entry, up to ``2**10·max(|x_j|, 1)``; an all-zero leaf uses 1.
 
     >>> leaf = Leaf(0, None, "x", (3,), np.dtype(float), 0, 3, "array")
     >>> direction_scales(np.array([3.0, 1e-8, 0.0]), [leaf]).tolist()
@@ -149,7 +149,9 @@ def direction_scales(x0: np.ndarray, leaves: list[Leaf]) -> np.ndarray:
         if peak == 0.0 or not np.isfinite(peak):
             continue
         floor = peak * 2.0**-10
-        mag = np.maximum(part, floor)
+        # ...but not above 2**10 times their own size (or 1): moving x = 1 beside 1e14 by
+        # 1e11 units crossed cos's period inside one stencil, and read a kink there.
+        mag = np.maximum(part, np.minimum(floor, np.maximum(part, 1.0) * 2.0**10))
         # At least 2**20 float spacings, so that small steps still move subnormal inputs.
         mag = np.maximum(mag, 2.0**20 * np.spacing(part))
         scales[leaf.offset : leaf.offset + leaf.size] = 2.0 ** np.round(np.log2(mag))
@@ -289,6 +291,26 @@ class Problem:
         """Pull the flat output cotangent back; shapes and dtypes are inspected, never fixed."""
         return self.pull_dy(self.output_cotangent(flat_dy))
 
+    def back_at(self, x: np.ndarray) -> Callable | None:
+        """A pullback at the flat point ``x`` instead of ``x0`` (None: not available)."""
+        return None
+
+    def pull_at(self, x: np.ndarray, flat_dy: np.ndarray) -> Pulled | None:
+        """:meth:`pull` with the pullback taken at ``x``; None if it cannot be had there."""
+        try:
+            back = self.back_at(x)
+        except Exception:  # noqa: BLE001  (off the domain there)
+            return None
+        if back is None:
+            return None
+        saved, self.back = self.back, back
+        try:
+            return self.pull(flat_dy)
+        except PullError:
+            return None
+        finally:
+            self.back = saved
+
     def pull_dy(self, dy: Any) -> Pulled:
         """Like :meth:`pull`, for a cotangent already in the output's structure."""
         self.pullbacks += 1
@@ -414,6 +436,12 @@ class RuleProblem(Problem):
     def call_at(self, x: np.ndarray) -> Any:
         return self._call(self.args_at(x, self.promoted))
 
+    def back_at(self, x: np.ndarray) -> Callable | None:
+        if self.rule is None:
+            return None
+        with np.errstate(all="ignore"):
+            return self.rule(*self.args_at(x), **self.kwargs)[1]
+
     def output_cotangent(self, flat: np.ndarray, dtype: Any = None) -> Any:
         """``flat`` in the outputs' structure, each part in its output's dtype (or ``dtype``)."""
         parts = []
@@ -529,6 +557,12 @@ class FunctionProblem(Problem):
 
     def call_at(self, x: np.ndarray) -> Any:
         return self.f(*self.args_at(x, self.promoted))
+
+    def back_at(self, x: np.ndarray) -> Callable | None:
+        from ..engine.api import pullback
+
+        with np.errstate(all="ignore"):
+            return pullback(self.f, *self.args_at(x))[1]
 
     def output_cotangent(self, flat: np.ndarray) -> Any:
         leaves: list = []

@@ -170,21 +170,25 @@ class FiniteDifferenceMethod:
         return self._estimate(f, x, step, with_error=False).value
 
     def estimate(
-        self, f: Callable[[float], Any], x: float, *, step: float | None = None
+        self, f: Callable[[float], Any], x: float, *, step: float | None = None,
+        min_step: float | None = None,
     ) -> Estimate:
         """The derivative with the step used and an estimate of its error.
 
         Without ``step`` the step is chosen as described in :mod:`adcheck.fd.adapt`; with it,
         that step is used as given, and estimating the error then costs the evaluations of
-        the bound estimator (kept within the stencil's span).
+        the bound estimator (kept within the stencil's span). ``min_step`` raises the
+        smallest step from the float spacing at ``x`` (for an ``f`` that moves a coarser
+        grid than its own argument's).
 
         >>> est = forward_fdm(4, 1).estimate(lambda x: x**2, 1.0, step=0.5)
         >>> round(est.value, 12), est.step
         (2.0, 0.5)
         """
-        return self._estimate(f, x, step, with_error=True)
+        return self._estimate(f, x, step, with_error=True, min_step=min_step)
 
-    def _estimate(self, f: Any, x: Any, step: Any, with_error: bool) -> Estimate:
+    def _estimate(self, f: Any, x: Any, step: Any, with_error: bool,
+                  min_step: float | None = None) -> Estimate:
         check_callable(f)
         x = _check_x(x)
         if step is not None:
@@ -199,7 +203,7 @@ class FiniteDifferenceMethod:
             evaluate=_scalar_evaluator(f, x, y0.shape),
             f0=y0.ravel(),
             eps=np.array([unit_roundoff(out_dtype, x.dtype)]),
-            min_step=np.array([float(np.spacing(np.abs(x)))]),
+            min_step=np.array([max(float(np.spacing(np.abs(x))), _power_of_two(min_step))]),
         )
         values, steps, errors = estimate_lines(self, lines, step, with_error=with_error)
         if y0.ndim == 0:
@@ -267,6 +271,13 @@ def _scalar_evaluator(
         return out
 
     return evaluate
+
+
+def _power_of_two(step: float | None) -> float:
+    """The power of two at or above ``step`` (0 for None): steps stay exact multiples."""
+    if step is None or not step > 0 or not np.isfinite(step):
+        return 0.0
+    return float(2.0 ** np.ceil(np.log2(step)))
 
 
 def _as_passed(x: np.floating) -> float | np.floating:

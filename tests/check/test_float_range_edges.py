@@ -1,0 +1,68 @@
+"""Inputs at the edges of the float range: exp near overflow, cos and sin where the float
+spacing is as large as their period. A right rule must not fail there; a wrong one must not
+pass."""
+
+import numpy as np
+import pytest
+
+import adcheck as ad
+
+
+def _exp_rule(factor: float):
+    @ad.primitive
+    def my_exp(x):
+        return np.exp(x)
+
+    @ad.adjoint(my_exp)
+    def _(x):
+        y = np.exp(x)
+        return y, lambda dy: (dy * y * factor,)
+
+    return my_exp
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_exp_at_709_passes(seed):
+    # exp(709) is 8.2e307: J·v along |x| = 512 overflowed ("finite differences impossible"),
+    # and -2·back(Δ) overflowed in the linearity check (inf against inf), seeds 8, 10, 15
+    with np.errstate(over="ignore"):
+        assert ad.check_adjoint(np.exp, np.array([709.0]), seed=seed).passed
+        assert ad.check_adjoint(np.exp, np.array([709.0, 1.0, -3.0]), seed=seed).passed
+
+
+def test_a_wrong_exp_at_709_fails():
+    with ad.scoped_rules(), np.errstate(over="ignore"):
+        result = ad.check_adjoint(_exp_rule(1.01), np.array([709.0]), raise_exception=False)
+    assert result.verdict == "fail"
+    assert result.max_error == pytest.approx(0.01 * np.exp(709.0), rel=0.01)
+
+
+def test_gradcheck_of_exp_at_709_passes():
+    with np.errstate(over="ignore"):
+        assert ad.gradcheck(lambda x: np.sum(np.exp(x)), np.array([709.0, 0.5])).passed
+
+
+@pytest.mark.parametrize("fn, x", [(np.cos, 1e16), (np.sin, 1e40), (np.cos, -3e17)])
+def test_a_function_the_float_grid_does_not_resolve_is_inconclusive_not_wrong(fn, x):
+    # the float spacing at 1e16 is 2: cos moves by O(1) from one float to the next
+    result = ad.check_adjoint(fn, np.array([x]), raise_exception=False)
+    assert result.verdict == "inconclusive"
+    assert "finite differences cannot decide" in " ".join(f.message for f in result.failures)
+    assert not any(f.kind == "value" for f in result.failures)
+
+
+def test_a_wrong_cos_rule_there_does_not_pass_and_fails_where_floats_resolve_cos():
+    with ad.scoped_rules():
+        @ad.primitive
+        def my_cos(x):
+            return np.cos(x)
+
+        @ad.adjoint(my_cos)
+        def _(x):
+            return np.cos(x), lambda dy: (dy * np.sin(x),)  # sign wrong
+
+        far = ad.check_adjoint(my_cos, np.array([1e16]), raise_exception=False)
+        near = ad.check_adjoint(my_cos, np.array([1e3, 2.5]), raise_exception=False)
+    assert far.verdict == "inconclusive"
+    assert near.verdict == "fail"
+    assert near.max_error == pytest.approx(2 * abs(np.sin(1e3)), rel=1e-6)
