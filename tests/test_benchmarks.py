@@ -15,5 +15,6 @@ def test_quick_benchmark_suite_runs_every_benchmark():
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     for script in ("engine_overhead.py", "mlp.py", "large_n.py", "fd_accuracy.py",
-                   "checker_accuracy.py", "checker_scaling.py"):
+                   "checker_accuracy.py", "checker_scaling.py", "second_order_accuracy.py",
+                   "structural_accuracy.py"):
         assert f"=== {script}: ok" in done.stdout, done.stdout[-3000:]

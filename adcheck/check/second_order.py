@@ -590,6 +590,11 @@ def second_order_of_function(result: CheckResult, f: Callable, problem: Any, tap
             found.details.append(f"second order: localised to line {line} of the Wengert "
                                  f"list, {wengert}; that rule on its own at order 2:")
             found.details += ["  | " + text for text in checked.report().splitlines()]
+        elif first_order_only := sorted({e.rule.name for e in tape.entries
+                                         if not getattr(e.rule, "higher_order", True)}):
+            found.notes.append(
+                f"second order: {', '.join(first_order_only)} declared higher_order=False: "
+                f"the second derivative cannot be taken through it")
         elif tape.entries:
             found.notes.append(
                 f"second order: each of the {len(tape.entries)} rules on the tape passed its "
