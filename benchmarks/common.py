@@ -3,7 +3,8 @@
 Timing: :func:`median_time` is the median of ordinary back-to-back calls with the cyclic
 garbage collector running as usual (``timeit`` switches it off and a best-of-N hides what
 the collector costs a tape of many small objects). The functions being compared are timed
-in interleaved rounds, so a burst of load on this 2-core machine slows all of them alike.
+in interleaved rounds, so a burst of load on this 2-core machine slows all of them alike,
+each round in a new order, so that no function always follows the same other one.
 
 Heap: :func:`realistic_heap` imports the peers (torch, jax) when they are installed and
 allocates about 250,000 GC-tracked objects, as a real application's process holds, so that
@@ -20,6 +21,7 @@ import datetime
 import importlib
 import os
 import platform
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -63,7 +65,7 @@ def median_time(fns: dict[str, Callable[[], Any]], rounds: int = 15,
     """Median wall time of one call of each function, with the garbage collector on.
 
     Each round calls each function back to back enough times to fill ``min_seconds``; the
-    rounds interleave the functions.
+    rounds interleave the functions, in a new (seeded) order each round.
 
     >>> t = median_time({"sum": lambda: sum(range(100))}, rounds=3, min_seconds=1e-3)
     >>> 0 < t["sum"] < 1e-2
@@ -78,9 +80,14 @@ def median_time(fns: dict[str, Callable[[], Any]], rounds: int = 15,
         per_call = (time.perf_counter() - start) / n
         calls[name] = max(1, int(min_seconds / max(per_call, 1e-9)))
     samples: dict[str, list[float]] = {name: [] for name in fns}
+    names = list(fns)
+    order = random.Random(0)  # a fixed seed: the same orders in every run
     for _ in range(rounds):
-        for name, fn in fns.items():
-            n = calls[name]
+        # a new order each round, so that no function always runs in the same place (right
+        # after another one, whose garbage and caches it would inherit)
+        order.shuffle(names)
+        for name in names:
+            fn, n = fns[name], calls[name]
             start = time.perf_counter()
             for _ in range(n):
                 fn()
