@@ -860,17 +860,30 @@ def confirm_failures(problem: Any, out: Any, rows: np.ndarray, jac: np.ndarray,
         v[j] = 1.0
         dy = np.zeros(problem.m)
         dy[i] = 1.0
-        verdict, why, res = two_sided(problem, v, dy, rows[i], _entry_slack(slack, i, j),
-                                      max(float(problem.scales[j]), 1.0))
-        out.probes += 2
-        if verdict == "fail":
-            f.message += (f"; confirmed by the Taylor remainder test (rates "
-                          f"{res.rates_text()}: it gives {res.derivative + res.error:.10g})")
-        elif verdict == "pass":
-            f.message += (f"; the Taylor remainder test disagrees ({why}): the function may "
-                          "be noisier than its precision here")
-        else:
-            f.message += f"; the Taylor remainder test cannot confirm it ({why})"
+        out.probes += confirm_entry(problem, f, j, dy, rows[i], _entry_slack(slack, i, j))
+
+
+def confirm_entry(problem: Any, f: Any, j: int, dy: np.ndarray, b: np.ndarray,
+                  slack: float) -> int:
+    """The Taylor test's opinion on the value failure ``f`` of input entry ``j`` for the
+    cotangent ``dy`` (``b = back(dy)``), added to its message; returns the lines measured.
+
+    Full mode calls it with basis cotangents, fast mode with the cotangent of the probe
+    whose bisection named the entry: so no failure rests on finite differences alone.
+    """
+    v = np.zeros(problem.n)
+    v[j] = 1.0
+    verdict, why, res = two_sided(problem, v, dy, b, slack,
+                                  max(float(problem.scales[j]), 1.0))
+    if verdict == "fail":
+        f.message += (f"; confirmed by the Taylor remainder test (rates "
+                      f"{res.rates_text()}: it gives {res.derivative + res.error:.10g})")
+    elif verdict == "pass":
+        f.message += (f"; the Taylor remainder test disagrees ({why}): the function may "
+                      "be noisier than its precision here")
+    else:
+        f.message += f"; the Taylor remainder test cannot confirm it ({why})"
+    return 2
 
 
 def _column(problem: Any, f: Any) -> int | None:

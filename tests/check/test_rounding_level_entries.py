@@ -168,3 +168,25 @@ def test_a_wrong_expit_rule_there_still_fails_in_fast_mode():
     result = ad.check_adjoint(fn, np.zeros((3, 3, 3)), mode="fast", seed=0,
                               raise_exception=False)
     assert result.verdict == "fail"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_gradient_of_a_constant_passes_in_fast_mode_too(seed):
+    # verify --builtin --seed 206 drew np.full((3, 3, 3), 0.625) with spacing 1.0 and
+    # edge_order=2: fast mode's probe along the spacing alone read rounding residue as a
+    # slope of 7e-13 ("no single entry is wrong on its own", tolerance 3e-27)
+    x = np.full((3, 3, 3), 0.625)
+    assert ad.check_adjoint(np.gradient, x, 1.0, edge_order=2, mode="fast", seed=seed).passed
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_wrong_spacing_cotangent_still_fails_in_fast_mode(seed):
+    with ad.scoped_rules():
+        @ad.adjoint(np.gradient)
+        def _(f, h, **kw):
+            y = np.gradient(f, h, **kw)
+            return y, lambda dy: (np.zeros_like(f), 1e-6 + 0 * h)
+
+        result = ad.check_adjoint(np.gradient, np.full((3, 3, 3), 0.625), 1.0, edge_order=2,
+                                  mode="fast", seed=seed, raise_exception=False)
+    assert result.verdict == "fail"
