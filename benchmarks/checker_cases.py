@@ -168,6 +168,15 @@ def _rounding_level_cases() -> list[Case]:
         Case("var off by 1e-13 there", np.var, _var_vjp(1e-13), (flat,), False),
         Case("huber at [0, 2.2e-82]", lambda x: _huber(x, 0.5),
              lambda g, y, x: _huber_vjp(g, y, x, 0.5), (np.array([0.0, 2.2e-82]),), True),
+        Case("exp at 709 (8.2e307)", np.exp, lambda g, y, x: (g * y,),
+             (np.array([709.0, 1.0]),), True),
+        Case("exp 1% wrong at 709", np.exp, lambda g, y, x: (1.01 * g * y,),
+             (np.array([709.0, 1.0]),), False),
+        Case("cos at 1e15 (float spacing 0.125)", np.cos, lambda g, y, x: (-g * np.sin(x),),
+             (np.array([1e15]),), True),
+        Case("exp wrong by 2x below -15, n = 300", np.exp,
+             lambda g, y, x: (g * y * np.where(x < -15, 2.0, 1.0),),
+             (np.linspace(-30.0, 5.0, 300),), False),
     ]
 
 
