@@ -946,6 +946,31 @@ def compare_fast(problem: Problem, est: LineEstimator, tols: list[Tolerance],
     return out
 
 
+def _own_jitter(problem: Problem, j: int, dy: np.ndarray, got: float) -> float:
+    """How much the rule's cotangent entry ``j`` for ``dy`` jumps when every input moves by
+    one unit in the last place of its own dtype (three random-sign moves).
+
+    A float32 ``np.gradient`` of a constant array with spacing 1.5 gives the spacing a
+    cotangent of 1.9e-7 (rounding residue; the truth is 0), and one-ulp moves of the array
+    change it by 1e-6: the rule cannot be more exact than its float32 inputs allow. A wrong
+    rule's error is far above this jitter. Only on the way to a fast-mode failure.
+    """
+    rng = np.random.default_rng(j)
+    x0 = problem.x0
+    ulps = np.zeros(problem.n)
+    for leaf in problem.leaves:
+        part = slice(leaf.offset, leaf.offset + leaf.size)
+        ulps[part] = np.spacing(np.abs(x0[part]).astype(leaf.dtype)).astype(np.float64)
+    jumps = 0.0
+    for _ in range(3):
+        x = x0 + np.where(rng.random(problem.n) < 0.5, -1.0, 1.0) * ulps
+        pulled = problem.pull_at(x, dy)
+        if pulled is None or not (pulled.usable[j] and np.isfinite(pulled.flat[j])):
+            return 0.0
+        jumps = max(jumps, abs(float(pulled.flat[j]) - got))
+    return jumps
+
+
 def _noise_verdict(problem: Problem, est: Oracle, j: int, w: np.ndarray, dy: np.ndarray,
                    dot: _Dot) -> str:
     """A fast-mode entry failure measured again where ``F`` jitters between neighbouring
@@ -1024,6 +1049,9 @@ def _localise_probe(problem: Problem, est: LineEstimator, probe: Probe, v: np.nd
             out.record(dot.error / abs(scale), tol, dot.rounding / abs(scale))
         if kind == "value":
             kind = _noise_verdict(problem, est, j, w, probe.dy, dot)
+            if kind == "value" and dot.error <= dot.tolerance + 2 * abs(scale) * _own_jitter(
+                    problem, j, probe.dy, float(b[j])):
+                kind = "ok"  # within the rule's own rounding: its inputs do not fix it better
             if kind == "ok":
                 noisy = True
                 continue

@@ -66,3 +66,25 @@ def test_a_wrong_cos_rule_there_does_not_pass_and_fails_where_floats_resolve_cos
     assert far.verdict == "inconclusive"
     assert near.verdict == "fail"
     assert near.max_error == pytest.approx(2 * abs(np.sin(1e3)), rel=1e-6)
+
+
+def test_where_finite_differences_and_the_taylor_test_disagree_neither_decides():
+    # verify --builtin --seed 221: scipy's iv(1, x) is exactly 0 below about 1e-150, so
+    # finite differences at 5.7e-307 read 0; the Taylor remainder over its own steps
+    # converges at rate 3 for the rule's slope 0.5. Not a wrong rule: inconclusive.
+    import scipy.special as sp
+
+    assert sp.iv(1, 1e-200) == 0.0 and sp.i1(1e-200) > 0  # the premise
+    result = ad.check_adjoint(sp.iv, 1, np.array(5.7135878155745195e-307),
+                              raise_exception=False)
+    assert result.verdict == "inconclusive"
+    assert not any(f.kind == "value" for f in result.failures)
+
+
+def test_a_wrong_exp_confirmed_by_the_taylor_test_is_still_a_value_failure():
+    with ad.scoped_rules():
+        result = ad.check_adjoint(_exp_rule(2.0), np.array([0.5, 1e-20]),
+                                  raise_exception=False)
+    assert result.verdict == "fail"
+    assert any(f.kind == "value" and "confirmed by the Taylor" in f.message
+               for f in result.failures)

@@ -190,3 +190,24 @@ def test_a_wrong_spacing_cotangent_still_fails_in_fast_mode(seed):
         result = ad.check_adjoint(np.gradient, np.full((3, 3, 3), 0.625), 1.0, edge_order=2,
                                   mode="fast", seed=seed, raise_exception=False)
     assert result.verdict == "fail"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_float32_gradient_of_a_constant_within_its_own_rounding_passes_in_fast_mode(seed):
+    # verify --builtin --seed 206 (final code): the float32 rule gives the spacing 1.5 a
+    # cotangent of 1.9e-7 where the truth is 0, and one-ulp moves of its float32 inputs
+    # move that residue by 1e-6: not a wrong rule
+    x = np.ones((3, 3, 3), np.float32)
+    assert ad.check_adjoint(np.gradient, x, 1.5, edge_order=2, mode="fast", seed=seed).passed
+
+
+def test_a_float32_spacing_cotangent_off_by_1e_5_still_fails_in_fast_mode():
+    with ad.scoped_rules():
+        @ad.adjoint(np.gradient)
+        def _(f, h, **kw):
+            y = np.gradient(f, h, **kw)
+            return y, lambda dy: (np.zeros_like(f), 1e-5 + 0 * h)
+
+        result = ad.check_adjoint(np.gradient, np.ones((3, 3, 3), np.float32), 1.5,
+                                  edge_order=2, mode="fast", seed=0, raise_exception=False)
+    assert result.verdict == "fail"
