@@ -93,8 +93,11 @@ class QuickLine:
         # round-off of D5 and the 4-sample bound is about (2·noise·|g| + 2·tiny) / h
         absolute = 2 * noise * g0 + 2 * est.tiny / scale
         wanted = slack / scale * _ROUNDOFF_SHARE
-        if absolute > 0 and wanted > 0 and math.isfinite(absolute / wanted):
-            log2h = math.ceil(math.log2(absolute / wanted))
+        ratio = absolute / wanted if wanted > 0 else math.inf
+        if ratio == 0.0:  # the allowance dwarfs the noise (the quotient underflowed)
+            log2h = _MIN_LOG2_STEP
+        elif math.isfinite(ratio):
+            log2h = math.ceil(math.log2(ratio))
         else:
             log2h = _MAX_LOG2_STEP + 1
         if log2h > _MAX_LOG2_STEP:

@@ -88,3 +88,11 @@ def test_a_wrong_exp_confirmed_by_the_taylor_test_is_still_a_value_failure():
     assert result.verdict == "fail"
     assert any(f.kind == "value" and "confirmed by the Taylor" in f.message
                for f in result.failures)
+
+
+def test_fast_mode_with_an_allowance_that_dwarfs_the_noise_does_not_crash():
+    # verify --builtin --seed 248 crashed in einsum: the quick line's noise / allowance
+    # underflowed to 0 and math.log2(0) raised ("math domain error")
+    x = np.linspace(-1e-300, 1e-300, 100)
+    result = ad.check_adjoint(np.multiply, x, np.zeros(100), mode="fast", atol=1e20, seed=0)
+    assert result.passed and result.evaluations > 0
