@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 from checker_cases import Case, hard_cases, trust_cases, wrong_cases  # noqa: E402
+from common import score  # noqa: E402
 
 import adcheck as ad  # noqa: E402
 
@@ -180,13 +181,9 @@ def main() -> None:
     for case in cases:
         row = f"{case.name:{width}s}{'correct' if case.correct else 'wrong':10s}"
         for name, run in found.items():
-            passed = run_checker(run, case)
-            if case.correct:
-                verdict = "ok" if passed else "FALSE ALARM"
-                alarms[name] += not passed
-            else:
-                verdict = "caught" if not passed else "MISSED"
-                misses[name] += passed
+            verdict, alarm, miss = score(case.correct, run_checker(run, case))
+            alarms[name] += alarm
+            misses[name] += miss
             row += f"{verdict:>14s}"
         evals, pulls, seconds = COSTS.get(case.name, (0, 0, 0.0))
         print(row + f"{evals:>15d}{pulls:>10d}{1e3 * seconds:>8.1f}")

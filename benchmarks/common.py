@@ -95,6 +95,17 @@ def median_time(fns: dict[str, Callable[[], Any]], rounds: int = 15,
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
+def score(correct: bool, passed: bool) -> tuple[str, bool, bool]:
+    """A checker's cell for one case: its text, whether it is a false alarm, and a miss.
+
+    >>> score(True, False), score(False, True)
+    (('FALSE ALARM', True, False), ('MISSED', False, True))
+    """
+    if correct:
+        return ("ok" if passed else "FALSE ALARM"), not passed, False
+    return ("caught" if not passed else "MISSED"), False, passed
+
+
 def header(title: str) -> str:
     """The first lines of a benchmark's output: what, where, with which versions, when.
 

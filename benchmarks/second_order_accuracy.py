@@ -30,6 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 from checker_cases import SecondOrderCase, second_order_cases  # noqa: E402
+from common import score  # noqa: E402
 
 import adcheck as ad  # noqa: E402
 
@@ -156,12 +157,9 @@ def main() -> None:
         row = f"{case.name:{width}s}{'correct' if case.correct else 'wrong':10s}"
         for name, run in found.items():
             passed, seconds = verdict(run, case)
-            if case.correct:
-                text = "ok" if passed else "FALSE ALARM"
-                alarms[name] += not passed
-            else:
-                text = "caught" if not passed else "MISSED"
-                misses[name] += passed
+            text, alarm, miss = score(case.correct, passed)
+            alarms[name] += alarm
+            misses[name] += miss
             row += f"{f'{text} {seconds * 1e3:.0f} ms':>20s}"
         print(row)
     print()

@@ -60,10 +60,10 @@ import numpy as np
 import adcheck as ad
 
 if __package__:  # imported as benchmarks.structural_accuracy (the tests)
-    from .common import header
+    from .common import header, score
 else:  # run as a script: python benchmarks/structural_accuracy.py
     sys.path.insert(0, str(Path(__file__).parent))
-    from common import header
+    from common import header, score
 
 __all__ = ["StructuralCase", "structural_cases"]
 
@@ -711,12 +711,9 @@ def main(argv: list[str] | None = None) -> None:
             passed = verdict(run, case)
             seconds[name] += time.perf_counter() - begin
             counted[name][0 if case.correct else 1] += 1
-            if case.correct:
-                text = "ok" if passed else "FALSE ALARM"
-                alarms[name] += not passed
-            else:
-                text = "caught" if not passed else "MISSED"
-                misses[name] += passed
+            text, alarm, miss = score(case.correct, passed)
+            alarms[name] += alarm
+            misses[name] += miss
             row += f"{text:>{cell}s}"
         print(row + "   " + (", ".join(ADCHECK_KINDS.get(case.name, [])) or "-"), flush=True)
     print()
