@@ -211,3 +211,29 @@ def test_a_float32_spacing_cotangent_off_by_1e_5_still_fails_in_fast_mode():
         result = ad.check_adjoint(np.gradient, np.ones((3, 3, 3), np.float32), 1.5,
                                   edge_order=2, mode="fast", seed=0, raise_exception=False)
     assert result.verdict == "fail"
+
+
+TENSORDOT_AT_ZERO = (np.zeros((2, 3)), np.full((2, 3, 3), 1.1), 2)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_cotangent_whose_sum_over_outputs_cancels_passes_in_fast_mode(seed):
+    # verify --builtin --seed 245: tensordot's pullback gives every entry of x the sum
+    # 1.1·ΣΔ_k; a sparse probe's Δ made it cancel to -1.1e-16 where <Δ, J v> is exactly 0
+    # ("|error| 1.11e-16 > tolerance 1.12e-23"): float64 rounding of terms of size 1
+    assert ad.check_adjoint(np.tensordot, *TENSORDOT_AT_ZERO, mode="fast", seed=seed).passed
+
+
+@pytest.mark.parametrize("error", [lambda g: g * (1 + 1e-6), lambda g: g + 1e-12])
+def test_a_tensordot_rule_off_beyond_rounding_there_still_fails(error):
+    fn = ad.primitive(lambda a, b, axes: np.tensordot(a, b, axes))
+
+    @ad.adjoint(fn)
+    def _(a, b, axes):
+        def back(dy):
+            return error(np.tensordot(dy, b, ([0], [2]))), np.multiply.outer(a, dy)
+        return fn(a, b, axes), back
+
+    result = ad.check_adjoint(fn, *TENSORDOT_AT_ZERO, mode="fast", seed=0,
+                              raise_exception=False)
+    assert result.verdict == "fail"
