@@ -81,6 +81,35 @@ def test_where_finite_differences_and_the_taylor_test_disagree_neither_decides()
     assert not any(f.kind == "value" for f in result.failures)
 
 
+def test_verify_stopping_early_still_asks_the_taylor_test():
+    # verify --builtin --seed 221 and 242 (after the fix above): verify checks each example
+    # with fail_fast, which stopped at the first wrong-looking column before the Taylor
+    # test was asked, so the same iv input as a 1-element array was "wrong value"
+    import scipy.special as sp
+
+    from adcheck.check.check_adjoint import run_rule_check
+
+    rule = ad.registry.lookup(sp.iv)
+    args = (np.array([1]), np.array([5.7135878155745195e-307]))
+    r = run_rule_check(sp.iv, rule.rule, args, {}, mode="full", seed=0, fail_fast=True)
+    assert r.verdict == "inconclusive"
+    assert ad.verify(sp.iv, seed=221, raise_exception=False).passed
+
+
+def test_a_wrong_iv_rule_there_still_fails_when_stopping_early():
+    import scipy.special as sp
+
+    from adcheck.check.check_adjoint import run_rule_check
+
+    def wrong(v, x):  # 0.6 where the slope is 0.5 (I1'(0) = 1/2)
+        return sp.iv(v, x), lambda dy: (None, dy * 0.6 * (sp.iv(0, x) + 0 * x))
+
+    r = run_rule_check(sp.iv, wrong, (np.array([1]), np.array([5.7135878155745195e-307])), {},
+                       mode="full", seed=0, fail_fast=True)
+    assert r.verdict == "fail"
+    assert [f.kind for f in r.failures] == ["value"]
+
+
 def test_a_wrong_exp_confirmed_by_the_taylor_test_is_still_a_value_failure():
     with ad.scoped_rules():
         result = ad.check_adjoint(_exp_rule(2.0), np.array([0.5, 1e-20]),
