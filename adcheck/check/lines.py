@@ -146,6 +146,16 @@ class LineEstimator:
         cancel = 1.0 if total == 0.0 else min(total / max(value, total * 1e-15), 1e15)
         return ratio * cancel * (1.0 + math.log2(max(len(dy), 1)))
 
+    def tiny_for(self, dy: np.ndarray | None) -> float:
+        """The absolute round-off of one evaluation of the line's ``g``: the smallest
+        subnormal for each output, and for ``⟨Δ, F⟩`` that of every output times ``|Δ_i|``
+        plus that of every product ``Δ_i F_i``. xlog1py(5.2e-308, y) has subnormal outputs,
+        and a probe's 19 of them carried 2250 subnormals of round-off into ``⟨Δ, J v⟩``
+        where one was allowed (verify --builtin --seed 242)."""
+        if dy is None:
+            return self.tiny
+        return self.tiny * (float(np.abs(dy).sum()) + float(np.count_nonzero(dy)))
+
     def _min_step(self, v: np.ndarray) -> float:
         """The smallest power-of-two ``t`` for which ``x0 + t·v`` is exact: ``t`` times the
         lowest set bit of each ``v_j`` at least twice the float spacing at ``x0_j`` (twice:
@@ -157,8 +167,11 @@ class LineEstimator:
             return 0.0
         mant, expo = np.frexp(np.abs(v[moving]))
         whole = (mant * 2.0**53).astype(np.int64)
-        lowest = (whole & -whole).astype(np.float64) * np.ldexp(1.0, expo - 53)
-        return float(np.max(2.0 * np.spacing(np.abs(x0[moving])) / lowest))
+        low_bit = (whole & -whole).astype(np.float64)  # the lowest set bit is low_bit·2**(expo-53)
+        # the quotient built from mantissas and exponents: for subnormal v (inputs near
+        # 5e-308) the lowest bit itself, 2**(expo - 53), underflows to 0
+        s_mant, s_expo = np.frexp(np.spacing(np.abs(x0[moving])))
+        return float(np.max(np.ldexp(2.0 * s_mant / low_bit, s_expo + 53 - expo)))
 
     def _ranges(self, v: np.ndarray, m: FiniteDifferenceMethod) -> list[float]:
         """``max_range`` values to try: as given, then within the sign-change distance."""
@@ -199,7 +212,7 @@ class LineEstimator:
             error = np.atleast_1d(np.asarray(est.error, dtype=np.float64)) * scale
             # Outputs are rounded to at least the smallest subnormal, however small they are
             # (relative round-off alone would claim an exact 0 where a product underflows).
-            error = error + self.tiny * float(np.sum(np.abs(method.coefs))) / est.step
+            error = error + self.tiny_for(dy) * float(np.sum(np.abs(method.coefs))) / est.step
             if np.all(np.isfinite(value)) and np.all(np.isfinite(error)):
                 return LineEstimate(value, error, float(est.step), _describe(method))
             last = FloatingPointError("the finite difference is not finite")

@@ -91,7 +91,7 @@ class QuickLine:
         scale = est._output_scale()
         g0 = abs(float(dy @ est._outputs_at_x0())) / scale
         # round-off of D5 and the 4-sample bound is about (2·noise·|g| + 2·tiny) / h
-        absolute = 2 * noise * g0 + 2 * est.tiny / scale
+        absolute = 2 * noise * g0 + 2 * est.tiny_for(dy) / scale
         wanted = slack / scale * _ROUNDOFF_SHARE
         ratio = absolute / wanted if wanted > 0 else math.inf
         if ratio == 0.0:  # the allowance dwarfs the noise (the quotient underflowed)
@@ -138,7 +138,7 @@ class QuickLine:
         """The bound on ``|D5 - g'(0)|``: the smaller truncation bound with its round-off,
         plus the round-off of ``D5`` itself, in ``⟨dy, F⟩``'s units."""
         eps, h = self.noise, self.h
-        tiny = self.est.tiny / self.scale
+        tiny = self.est.tiny_for(self.dy) / self.scale
         own = eps * (self._mag(2) / 12 + 2 * self._mag(1) / 3) / h + 1.5 * tiny / h
         bounds = [abs(self._r(1) - self._r(2)) / 3
                   + eps * (self._mag(2) / 12 + self._mag(1) / 6) / h + 0.5 * tiny / h]

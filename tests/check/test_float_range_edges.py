@@ -125,3 +125,60 @@ def test_fast_mode_with_an_allowance_that_dwarfs_the_noise_does_not_crash():
     x = np.linspace(-1e-300, 1e-300, 100)
     result = ad.check_adjoint(np.multiply, x, np.zeros(100), mode="fast", atol=1e20, seed=0)
     assert result.passed and result.evaluations > 0
+
+
+def _xlog1py_at_subnormal_outputs():
+    y = np.zeros((3, 3, 2))
+    y[2, 2, 1] = 5.960464477539063e-08
+    return np.array(5.185810211876649e-308), y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 15])
+def test_subnormal_outputs_carry_their_round_off_into_the_dot_product(seed):
+    # verify --builtin --seed 242: xlog1py(5.2e-308, y) has outputs of 1e-315; a probe's
+    # <Δ, J v> summed 19 of them, off by 1.1e-320 (2250 subnormals) against an allowance of
+    # 8.1e-321 ("no single entry is wrong on its own"). Seeds 1 and 15 failed so.
+    import scipy.special as sp
+
+    assert ad.check_adjoint(sp.xlog1py, *_xlog1py_at_subnormal_outputs(), mode="fast",
+                            seed=seed).passed
+
+
+@pytest.mark.parametrize("factor", [1.01, 0.0])
+def test_a_wrong_xlog1py_rule_at_subnormal_outputs_still_fails(factor):
+    import scipy.special as sp
+
+    def wrong(x, y):  # the y cotangent x/(1+y) scaled by `factor`
+        return sp.xlog1py(x, y), lambda dy: (np.sum(dy * np.log1p(y)),
+                                             factor * dy * x / (1 + y))
+
+    with ad.scoped_rules():
+        ad.adjoint(sp.xlog1py)(wrong)
+        result = ad.check_adjoint(sp.xlog1py, *_xlog1py_at_subnormal_outputs(), mode="fast",
+                                  seed=0, raise_exception=False)
+    assert result.verdict == "fail"
+
+
+def test_the_output_relative_cotangent_stays_finite_for_subnormal_outputs():
+    from adcheck.check.compare import _relative_cotangent
+
+    f0 = np.array([0.0, 3e-316, 1e-320, 0.0, 5e-308])
+    dy = _relative_cotangent(np.random.default_rng(0), f0)
+    assert np.all(np.isfinite(dy)) and np.count_nonzero(dy) == 5
+    # outputs weigh alike: |Δ_i F_i| is the same size wherever F_i is not 0
+    ratio = np.abs(dy * f0)[f0 != 0]
+    assert ratio.max() / ratio.min() < 2.0**12
+
+
+def test_the_smallest_exact_step_of_a_subnormal_direction_is_not_infinite():
+    # directions scaled to inputs near 5e-308 have subnormal entries, whose lowest set bit
+    # 2**(expo - 53) underflowed to 0 (a division by zero, an infinite smallest step)
+    from adcheck.check.lines import LineEstimator
+    from adcheck.check.problem import RuleProblem
+
+    x0 = np.array([5.185810211876649e-308, 1.0])
+    est = LineEstimator(RuleProblem(np.sin, None, (x0,), {}))
+    v = np.array([3 * 2.0**-1030, 0.375])
+    spacing = float(np.spacing(x0[0]))  # 2**-1073
+    assert spacing == 2.0**-1073
+    assert est._min_step(v) == max(2 * spacing / 2.0**-1030, 2 * 2.0**-52 / 0.125)
