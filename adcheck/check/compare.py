@@ -1004,20 +1004,23 @@ def _own_jitter(problem: Problem, j: int, dy: np.ndarray, got: float) -> float:
 
 
 def _noise_verdict(problem: Problem, est: Oracle, j: int, w: np.ndarray, dy: np.ndarray,
-                   dot: _Dot) -> str:
+                   dot: _Dot) -> tuple[str, float, float]:
     """A fast-mode entry failure measured again where ``F`` jitters between neighbouring
     floats (``np.gradient`` of a constant, as :func:`_noisy_line` in full mode): ``"ok"``
-    if the noisy line clears it, ``"inconclusive"`` if it cannot decide, else ``"value"``."""
+    if the noisy line clears it, ``"inconclusive"`` if it cannot decide, else ``"value"``;
+    with the error and tolerance of the noisy line (of ``dot`` when there is none), which
+    the rule's own jitter is then weighed against."""
     noise = _noisy_line(problem, est, j, w)
     if not noise:
-        return "value"
+        return "value", dot.error, dot.tolerance
     fd = float(dy @ noise.value)
     bound = SAFETY * float(np.abs(dy) @ noise.error)
-    if abs(dot.ad - fd) <= bound + dot.slack:
-        return "ok"
+    error, tolerance = abs(dot.ad - fd), bound + dot.slack
+    if error <= tolerance:
+        return "ok", error, tolerance
     if bound > RESOLVE * max(abs(dot.ad), abs(fd)):
-        return "inconclusive"
-    return "value"
+        return "inconclusive", error, tolerance
+    return "value", error, tolerance
 
 
 def _relative_cotangent(rng: np.random.Generator, f0: np.ndarray) -> np.ndarray | None:
@@ -1083,8 +1086,8 @@ def _localise_probe(problem: Problem, est: LineEstimator, probe: Probe, v: np.nd
         elif kind != "kink":
             out.record(dot.error / abs(scale), tol, dot.rounding / abs(scale))
         if kind == "value":
-            kind = _noise_verdict(problem, est, j, w, probe.dy, dot)
-            if kind == "value" and dot.error <= dot.tolerance + 2 * abs(scale) * _own_jitter(
+            kind, error, tolerance = _noise_verdict(problem, est, j, w, probe.dy, dot)
+            if kind == "value" and error <= tolerance + 2 * abs(scale) * _own_jitter(
                     problem, j, probe.dy, float(b[j])):
                 kind = "ok"  # within the rule's own rounding: its inputs do not fix it better
             if kind == "ok":
