@@ -177,6 +177,39 @@ def _rounding_level_cases() -> list[Case]:
         Case("exp wrong by 2x below -15, n = 300", np.exp,
              lambda g, y, x: (g * y * np.where(x < -15, 2.0, 1.0),),
              (np.linspace(-30.0, 5.0, 300),), False),
+    ] + _coarse_grid_cases()
+
+
+def _coarse_grid_cases() -> list[Case]:
+    """Session 5's false alarms in fast mode (more than 32 inputs), and wrong rules at the
+    same inputs: cos where the float spacing is 0.016, subnormal outputs, a pullback whose
+    sum over outputs cancels."""
+    at_1e14 = np.full(40, 1e14)
+    tiny_x, y = np.array(5.185810211876649e-308), np.zeros((3, 3, 4))
+    y[2, 2, 1] = 5.960464477539063e-08
+
+    def xlog1py_vjp(factor: float) -> Callable:
+        return lambda g, out, x, y: (np.sum(g * np.log1p(y)), factor * g * x / (1 + y))
+
+    def tensordot(a, b):
+        return np.tensordot(a, b, 2)
+
+    return [
+        Case("cos at 1e14, n = 40 (fast mode)", np.cos, lambda g, y, x: (-g * np.sin(x),),
+             (at_1e14,), True),
+        Case("cos 1% wrong at 1e14, n = 40", np.cos,
+             lambda g, y, x: (-1.01 * g * np.sin(x),), (at_1e14,), False),
+        Case("x·log1p(y) at x = 5.2e-308 (subnormal outputs)", lambda x, y: x * np.log1p(y),
+             xlog1py_vjp(1.0), (tiny_x, y), True),
+        Case("x·log1p(y) 1% wrong in y there", lambda x, y: x * np.log1p(y),
+             xlog1py_vjp(1.01), (tiny_x, y), False),
+        Case("tensordot at a = 0 (pullback sums cancel)", tensordot,
+             lambda g, y, a, b: (np.tensordot(g, b, ([0], [2])), np.multiply.outer(a, g)),
+             (np.zeros((4, 5)), np.full((4, 5, 3), 1.1)), True),
+        Case("tensordot 1e-6 wrong in a there", tensordot,
+             lambda g, y, a, b: ((1 + 1e-6) * np.tensordot(g, b, ([0], [2])),
+                                 np.multiply.outer(a, g)),
+             (np.zeros((4, 5)), np.full((4, 5, 3), 1.1)), False),
     ]
 
 
