@@ -1093,9 +1093,10 @@ def _on_the_grid(problem: Problem, est: Oracle, j: int | np.ndarray, dy: np.ndar
     return "value", ""
 
 
-def _entry_floor(problem: Problem, est: Oracle, j: int, dy: np.ndarray) -> float:
+def _entry_floor(problem: Problem, est: Oracle, j: int | np.ndarray, dy: np.ndarray) -> float:
     """What ``⟨dy, ∂F/∂x_j⟩`` is judged against when it is about 0: ``Σ|dy_i F_i|`` over the
-    outputs that move along ``x_j``, divided by ``max(|x_j|, 1)``.
+    outputs that move along ``x_j``, divided by ``max(|x_j|, 1)``; for a direction ``j = v``,
+    times the largest ``|v_k| / max(|x_k|, 1)`` instead.
 
     Stricter than the zero floor of :mod:`adcheck.check.decided` (``|y|_max`` for every
     output): with the output-relative cotangent, ``Δ_i = 1.8e8`` for ``exp(-20)`` beside
@@ -1103,9 +1104,13 @@ def _entry_floor(problem: Problem, est: Oracle, j: int, dy: np.ndarray) -> float
     estimate ±0.73 cleared a rule wrong by 2× there.
     """
     _, _, moves = _grid_moves(problem, est, j)
-    moving = np.any(moves != 0, axis=0) & np.isfinite(est._outputs_at_x0())
-    size = abs(problem.x0[j]) if np.isfinite(problem.x0[j]) else 1.0
-    return float(np.abs(dy[moving] * est._outputs_at_x0()[moving]).sum()) / max(size, 1.0)
+    f0 = est._outputs_at_x0()
+    moving = np.any(moves != 0, axis=0) & np.isfinite(f0)
+    direction = j if isinstance(j, np.ndarray) else _unit(problem.n, j)
+    size = np.abs(problem.x0)
+    size = np.where(np.isfinite(size), np.maximum(size, 1.0), 1.0)
+    per_unit = float(np.max(np.abs(direction) / size, initial=0.0))
+    return float(np.abs(dy[moving] * f0[moving]).sum()) * per_unit
 
 
 # A probe moving at most this many entries is judged on the grid entry by entry.

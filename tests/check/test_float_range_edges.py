@@ -238,3 +238,22 @@ def test_an_entry_wrong_at_1_beside_30_at_1e15_is_named_in_fast_mode():
     # probe's (1e15)
     assert abs(named.got - named.expected) == pytest.approx(abs(named.expected) / 2, rel=1e-6)
     assert result.max_error == pytest.approx(abs(named.got - named.expected))
+
+
+def test_the_grid_floor_counts_only_outputs_that_move_along_an_entry_or_a_direction():
+    # the floor a fast-mode grid estimate is judged against (see compare._entry_floor); a
+    # probe of more than 64 entries asks it for a whole direction, which once indexed x0
+    # with the direction itself
+    from adcheck.check.compare import _entry_floor, as_oracle
+    from adcheck.check.lines import LineEstimator
+    from adcheck.check.problem import RuleProblem
+
+    x0 = np.array([2.0, 0.5, 3e3])
+    problem = RuleProblem(np.sin, ad.registry.lookup(np.sin).rule, (x0,), {})
+    est = as_oracle(LineEstimator(problem))
+    dy = np.array([1.0, -2.0, 0.5])
+    assert _entry_floor(problem, est, 2, dy) == pytest.approx(0.5 * abs(np.sin(3e3)) / 3e3)
+    assert _entry_floor(problem, est, np.array([0.0, 4.0, 0.0]), dy) == pytest.approx(
+        2 * np.sin(0.5) * 4)
+    assert _entry_floor(problem, est, np.array([1.0, 0.0, 1500.0]), dy) == pytest.approx(
+        (np.sin(2.0) + 0.5 * abs(np.sin(3e3))) * 0.5)
