@@ -159,6 +159,57 @@ def test_a_wrong_xlog1py_rule_at_subnormal_outputs_still_fails(factor):
     assert result.verdict == "fail"
 
 
+XLOGY_TINY = (np.array(5.600265634078116e-161), np.array(0.015625))
+
+
+def _check_xlogy_with_drawn_cotangent(rule=None):
+    import scipy.special as sp
+
+    from adcheck.check.check_adjoint import run_rule_check
+    from adcheck.registry import lookup
+
+    rule = rule or lookup(sp.xlogy).rule
+    # verify --builtin --seed 289 drew Δ = x: the y cotangent Δ·x/y forms Δ·x = 3.1e-321,
+    # 640 subnormal steps, and came out 13 steps off (6.4e-323 against a tolerance of 4e-323)
+    return run_rule_check(sp.xlogy, rule, XLOGY_TINY, {}, mode="full", seed=0,
+                          cotangents=(np.array([5.600265634078116e-161]),), kind="verify",
+                          fail_fast=True)
+
+
+def test_a_drawn_cotangent_whose_pullback_underflows_inside_the_rule_passes():
+    result = _check_xlogy_with_drawn_cotangent()
+    assert result.verdict == "pass", result.report()
+
+
+@pytest.mark.parametrize("factor", [1.01, 1.001, 0.0])
+def test_a_wrong_xlogy_rule_at_a_tiny_drawn_cotangent_still_fails(factor):
+    import scipy.special as sp
+
+    def wrong(x, y):  # right x cotangent; the y cotangent x/y scaled by `factor`
+        return sp.xlogy(x, y), lambda dy: (dy * np.log(y), factor * (dy * x) / y)
+
+    result = _check_xlogy_with_drawn_cotangent(wrong)
+    assert result.verdict == "fail", result.report()
+
+
+def test_the_underflow_allowance_is_zero_where_nothing_underflows():
+    import scipy.special as sp
+
+    from adcheck.check.compare import _underflow_rounding
+    from adcheck.check.problem import RuleProblem
+    from adcheck.registry import lookup
+
+    args = (np.array(0.7), np.array(3.0))
+    rule = lookup(sp.xlogy).rule
+    _, back = rule(*args)
+    problem = RuleProblem(sp.xlogy, rule, args, {}, back=back)
+    d = np.array([0.001])
+    got = problem.pull(d).flat
+    tiny = float(np.finfo(float).smallest_subnormal)
+    assert np.all(_underflow_rounding(problem, d, got) == 2 * tiny)
+    assert _underflow_rounding(problem, np.array([0.75]), got) is None
+
+
 def test_the_output_relative_cotangent_stays_finite_for_subnormal_outputs():
     from adcheck.check.compare import _relative_cotangent
 
