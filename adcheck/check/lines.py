@@ -128,23 +128,22 @@ class LineEstimator:
         # Not below 2**-1000: the inverse of a subnormal's power of two overflows to inf.
         return float(2.0 ** max(np.ceil(np.log2(peak)), -1000.0))
 
-    def _factor(self, dy: np.ndarray | None) -> float:
-        """How much noisier than float64 round-off of its own value ``g`` is.
+    def _factor(self, dy: np.ndarray | None = None) -> float:
+        """How much noisier than float64 round-off of its own value ``g`` is: the ratio of
+        the outputs' epsilon to float64's (for a line of ``⟨Δ, F⟩`` too, whose round-off
+        is not relative to its value; see :meth:`sum_noise`)."""
+        return self._coarse_eps / float(np.finfo(float).eps)
 
-        For the vector of outputs, the ratio of the outputs' epsilon to float64's. For the
-        scalar ``⟨Δ, F⟩`` also the cancellation in the sum: each output is rounded on its
-        own, so the noise is ``eps·Σ|Δ_i F_i|`` (times the summation's ``log2 m``), not
-        ``eps·|Σ Δ_i F_i|``.
-        """
-        ratio = self._coarse_eps / float(np.finfo(float).eps)
-        if dy is None:
-            return ratio
+    def sum_noise(self, dy: np.ndarray) -> float:
+        """The absolute round-off of one evaluation of ``⟨Δ, F⟩`` (in the units of ``F``
+        divided by :meth:`_output_scale`), as a share of float64's epsilon times
+        :meth:`_factor`: each output is rounded on its own, so it is ``Σ|Δ_i F_i|`` (times
+        the summation's ``1 + log2 m``), not ``|Σ Δ_i F_i|``. Taken relative to the sum it
+        was a factor of up to 1e15 where the sum cancels to 0 (interp of ``fp = ones``
+        against a Δ summing to 0), and the step grew to 1 along a line curved at 0.1."""
         f0 = self._outputs_at_x0() / self._output_scale()
-        terms = np.abs(dy * f0)
-        total = float(terms.sum())
-        value = abs(float(dy @ f0))
-        cancel = 1.0 if total == 0.0 else min(total / max(value, total * 1e-15), 1e15)
-        return ratio * cancel * (1.0 + math.log2(max(len(dy), 1)))
+        total = float(np.abs(dy * f0).sum())
+        return total * (1.0 + math.log2(max(len(dy), 1)))
 
     def tiny_for(self, dy: np.ndarray | None) -> float:
         """The absolute round-off of one evaluation of the line's ``g``: the smallest
@@ -197,12 +196,14 @@ class LineEstimator:
             m = _variant(m, factor=m.factor * factor)
         g = self._g(v, dy)
         floor = self._min_step(v)
+        # as a value of g: fd multiplies it by the method's factor, which holds _factor
+        noise = 0.0 if dy is None else self.sum_noise(dy) * float(np.finfo(float).eps)
         last: BaseException | None = None
         for r in self._ranges(v, m):
             method = m if r == m.max_range else _variant(m, max_range=r)
             try:
                 with np.errstate(all="ignore"):
-                    est = method.estimate(g, 0.0, min_step=floor)
+                    est = method.estimate(g, 0.0, min_step=floor, noise=noise)
             except Exception as exc:  # noqa: BLE001  (F may raise anything off its domain)
                 last = exc
                 continue

@@ -86,12 +86,11 @@ class QuickLine:
         units), or None when ``F`` is not finite (or raises) at one of them, or when the
         noise of ``g`` needs a step longer than ``2**-7`` (sparse probes of huge arrays:
         ``⟨dy, F⟩`` sums the round-off of every output)."""
-        # the relative noise of one sample of g, as the oracle's own estimates assume
-        noise = est._factor(dy) * float(np.finfo(np.float64).eps)
+        # the absolute noise of one sample of g, as the oracle's own estimates assume
+        noise = est._factor(dy) * float(np.finfo(np.float64).eps) * est.sum_noise(dy)
         scale = est._output_scale()
-        g0 = abs(float(dy @ est._outputs_at_x0())) / scale
-        # round-off of D5 and the 4-sample bound is about (2·noise·|g| + 2·tiny) / h
-        absolute = 2 * noise * g0 + 2 * est.tiny_for(dy) / scale
+        # round-off of D5 and the 4-sample bound is about (2·noise + 2·tiny) / h
+        absolute = 2 * noise + 2 * est.tiny_for(dy) / scale
         wanted = slack / scale * _ROUNDOFF_SHARE
         ratio = absolute / wanted if wanted > 0 else math.inf
         if ratio == 0.0:  # the allowance dwarfs the noise (the quotient underflowed)
@@ -125,8 +124,11 @@ class QuickLine:
     def _r(self, k: int) -> float:
         return (self.g[k] - self.g[-k]) / (2 * k * self.h)
 
-    def _mag(self, k: int) -> float:
-        return abs(self.g[k]) + abs(self.g[-k])
+    def _noise(self, k: int) -> float:
+        """The round-off of ``g(kh) - g(-kh)``: each sample's absolute noise, and at least
+        each sample's rounding relative to its own size."""
+        rel = self.est._factor(self.dy) * float(np.finfo(np.float64).eps)
+        return max(2 * self.noise, rel * (abs(self.g[k]) + abs(self.g[-k])))
 
     @property
     def value(self) -> float:
@@ -137,15 +139,15 @@ class QuickLine:
     def error(self) -> float:
         """The bound on ``|D5 - g'(0)|``: the smaller truncation bound with its round-off,
         plus the round-off of ``D5`` itself, in ``⟨dy, F⟩``'s units."""
-        eps, h = self.noise, self.h
+        h = self.h
         tiny = self.est.tiny_for(self.dy) / self.scale
-        own = eps * (self._mag(2) / 12 + 2 * self._mag(1) / 3) / h + 1.5 * tiny / h
+        own = (self._noise(2) / 12 + 2 * self._noise(1) / 3) / h + 1.5 * tiny / h
         bounds = [abs(self._r(1) - self._r(2)) / 3
-                  + eps * (self._mag(2) / 12 + self._mag(1) / 6) / h + 0.5 * tiny / h]
+                  + (self._noise(2) / 12 + self._noise(1) / 6) / h + 0.5 * tiny / h]
         if 3 in self.g:
             r1, r2, r3 = self._r(1), self._r(2), self._r(3)
             bounds.append(abs(r3 + 5 / 3 * r1 - 8 / 3 * r2) / 10
-                          + eps * (self._mag(3) / 60 + self._mag(2) / 15 + self._mag(1) / 12)
+                          + (self._noise(3) / 60 + self._noise(2) / 15 + self._noise(1) / 12)
                           / h + 0.35 * tiny / h)
         return (own + min(bounds)) * self.scale
 

@@ -96,13 +96,23 @@ class Lines:
     ``(R, n, n_out)``, raising :class:`FiniteDifferenceError` for
     values that are not finite. ``f0`` is ``g_k(0)`` (the same for all ``k``), shape
     ``(n_out,)``. ``eps`` (shape ``(K,)``) is the unit round-off of evaluating ``g_k`` and
-    ``min_step`` (shape ``(K,)``) the smallest useful step, a power of two.
+    ``min_step`` (shape ``(K,)``) the smallest useful step, a power of two. ``noise``
+    (shape ``(K,)``, optional) is an absolute round-off of every evaluation, for a ``g``
+    whose error is not relative to its own value: a sum ``Σ Δ_i F_i`` that cancels to 0
+    is off by ``eps·Σ|Δ_i F_i|`` however small it is.
     """
 
     evaluate: Callable[[np.ndarray, np.ndarray], np.ndarray]
     f0: np.ndarray
     eps: np.ndarray
     min_step: np.ndarray
+    noise: np.ndarray | None = None
+
+    def noise_floor(self) -> np.ndarray:
+        """The absolute round-off per line, shape ``(K, 1)`` (0 when not given)."""
+        if self.noise is None:
+            return np.zeros((len(self.eps), 1))
+        return np.asarray(self.noise, dtype=np.float64).reshape(-1, 1)
 
     @property
     def count(self) -> int:
@@ -138,7 +148,9 @@ def estimate_lines(
     values = _combine(coefs, samples, lines.f0) / scale
     combined = np.abs(coefs * samples).sum(axis=1)
     coupled = _coupled_floor(samples, lines.f0, lines.eps) * np.abs(s.coefs).sum()
-    round_off = m.factor * lines.eps[:, None] * np.maximum(combined, coupled) / scale
+    relative = m.factor * lines.eps[:, None] * np.maximum(combined, coupled)
+    absolute = m.factor * lines.noise_floor() * np.abs(s.coefs).sum()
+    round_off = np.maximum(relative, absolute) / scale
     if bound is None:
         bound = m.condition * np.abs(samples).max(axis=1)
     truncation = s.trunc_constant * bound * h[:, None] ** (s.p - s.q)
@@ -153,7 +165,7 @@ def _choose_step(m: FiniteDifferenceMethod, lines: Lines) -> tuple[np.ndarray, n
     estimator = m.bound_estimator
     h_bound, _ = _choose_step(estimator, lines)
     bound, g_scale = _pth_derivative_bound(estimator, lines, h_bound, np.arange(lines.count))
-    h = _limit_step(m, _balanced_step(m, bound, g_scale, lines.eps, default), lines)
+    h = _limit_step(m, _balanced_step(m, bound, g_scale, lines, default), lines)
     # The bound was measured over the estimator's span. If the step found is far smaller than
     # that span suggests (by the ratio of the two methods' default steps), g changes on a
     # shorter scale than the estimator assumed (log near 0): measure the bound again over a
@@ -167,7 +179,7 @@ def _choose_step(m: FiniteDifferenceMethod, lines: Lines) -> tuple[np.ndarray, n
             break
         h_bound[rows] = target[rows]
         bound[rows], g_scale[rows] = _pth_derivative_bound(estimator, lines, target[rows], rows)
-        balanced = _balanced_step(m, bound, g_scale, lines.eps, default)
+        balanced = _balanced_step(m, bound, g_scale, lines, default)
         h[rows] = _limit_step(m, balanced, lines)[rows]
     return h, bound
 
@@ -176,12 +188,12 @@ def _balanced_step(
     m: FiniteDifferenceMethod,
     bound: np.ndarray,
     g_scale: np.ndarray,
-    eps: np.ndarray,
+    lines: Lines,
     default: np.ndarray,
 ) -> np.ndarray:
     """The step minimising ``E(h)`` given ``M`` and ``|g|`` (the default where either is 0)."""
     s = m.stencil
-    eps_g = m.factor * eps[:, None] * g_scale
+    eps_g = m.factor * np.maximum(lines.eps[:, None] * g_scale, lines.noise_floor())
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = (s.q / (s.p - s.q)) * eps_g * s.round_constant / (s.trunc_constant * bound)
         per_output = ratio ** (1.0 / s.p)

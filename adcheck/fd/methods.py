@@ -171,7 +171,7 @@ class FiniteDifferenceMethod:
 
     def estimate(
         self, f: Callable[[float], Any], x: float, *, step: float | None = None,
-        min_step: float | None = None,
+        min_step: float | None = None, noise: float = 0.0,
     ) -> Estimate:
         """The derivative with the step used and an estimate of its error.
 
@@ -179,18 +179,22 @@ class FiniteDifferenceMethod:
         that step is used as given, and estimating the error then costs the evaluations of
         the bound estimator (kept within the stencil's span). ``min_step`` raises the
         smallest step from the float spacing at ``x`` (for an ``f`` that moves a coarser
-        grid than its own argument's).
+        grid than its own argument's). ``noise`` is an absolute round-off of every value of
+        ``f``, for an ``f`` that is not accurate relative to its own size (a sum that
+        cancels): the step and the error bound assume at least that much.
 
         >>> est = forward_fdm(4, 1).estimate(lambda x: x**2, 1.0, step=0.5)
         >>> round(est.value, 12), est.step
         (2.0, 0.5)
         """
-        return self._estimate(f, x, step, with_error=True, min_step=min_step)
+        return self._estimate(f, x, step, with_error=True, min_step=min_step, noise=noise)
 
     def _estimate(self, f: Any, x: Any, step: Any, with_error: bool,
-                  min_step: float | None = None) -> Estimate:
+                  min_step: float | None = None, noise: float = 0.0) -> Estimate:
         check_callable(f)
         x = _check_x(x)
+        if not (math.isfinite(noise) and noise >= 0):
+            raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
         if step is not None:
             step = _check_positive(step, "step")
             if math.isinf(step):
@@ -204,6 +208,7 @@ class FiniteDifferenceMethod:
             f0=y0.ravel(),
             eps=np.array([unit_roundoff(out_dtype, x.dtype)]),
             min_step=np.array([max(float(np.spacing(np.abs(x))), _power_of_two(min_step))]),
+            noise=np.array([float(noise)]),
         )
         values, steps, errors = estimate_lines(self, lines, step, with_error=with_error)
         if y0.ndim == 0:
