@@ -227,7 +227,8 @@ class LineEstimator:
         ``noise`` (absolute, per output) at every evaluation: the outputs are offset by
         ``noise / eps``, so that the adaptive step and the error bound assume that much
         round-off (far more than ``eps·|F|`` where ``F`` cancels to about 0)."""
-        self.offset = np.asarray(noise, dtype=np.float64) / float(np.finfo(float).eps)
+        with np.errstate(over="ignore"):  # exp near 709: an infinite offset is not evaluable
+            self.offset = np.asarray(noise, dtype=np.float64) / float(np.finfo(float).eps)
         try:
             return self.estimate(v)
         finally:
