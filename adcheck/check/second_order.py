@@ -275,6 +275,7 @@ def check_pullback(P: Callable, point: tuple, names: list[str], name: str, n_dy:
         out.seconds = time.perf_counter() - start
         return _finished(out)
     problem.out_name = OUT_NAME
+    _share_cotangent_scales(problem, len(point) - n_dy)
     if problem.m == 0:
         out.notes.append(f"nothing to compare: the pullback of {name} returns no floating "
                          "cotangent")
@@ -317,6 +318,22 @@ def check_pullback(P: Callable, point: tuple, names: list[str], name: str, n_dy:
 #: errs by up to ``Σ|c_i|·σ / h``; this bounds that for steps down to 1e-6 of an input's
 #: scale, far below any derivative a wrong pullback gets wrong (those are off by O(1)).
 NOISE_FLOOR_FACTOR = 1e6
+
+
+def _share_cotangent_scales(problem: Problem, k: int) -> None:
+    """Give every cotangent entry (arguments ``k`` on) a direction scale of at least
+    ``2**-10`` of the largest cotangent scale, across leaves. The pullback is linear in the
+    whole cotangent, so a step of any size along it is exact, while its outputs round at
+    the size of all its terms: ``qr``'s ``(dQ, dR) = (1, 8.2e-130)`` at ``[[0.5]]`` pulls
+    back to exactly 0 (``dR`` is lost beside terms of 1), and steps of ``dR``'s own size
+    read a slope of 0 where it is 1 (verify --builtin --order 2 --seed 402)."""
+    rows = [leaf for leaf in problem.leaves if leaf.position >= k]
+    if not rows:
+        return
+    parts = [slice(leaf.offset, leaf.offset + leaf.size) for leaf in rows]
+    peak = max(float(np.max(problem.scales[sl], initial=0.0)) for sl in parts)
+    for sl in parts:
+        problem.scales[sl] = np.maximum(problem.scales[sl], peak * 2.0**-10)
 
 
 def noise_floor(P: Callable, point: tuple, n_dy: int, problem: Any, expected: Any) -> float:

@@ -440,3 +440,34 @@ def test_subnormal_inputs_are_checked_at_order_2():
     r = check_at_dy(np.cos, x=x)
     assert r.passed, r.report()
     assert r.second_order["examples"] == 1
+
+
+QR_TINY_DR = np.array([1.0, 8.18104477e-130])  # (dQ, dR) drawn by verify --order 2 --seed 402
+
+
+def test_second_order_steps_along_a_tiny_cotangent_leaf_share_the_cotangent_scale():
+    # qr of [[0.5]] pulls (1, 8.2e-130) back to exactly 0: dR is lost beside terms of 1.
+    # Steps of dR's own size read d back / d dR = 0 where it is 1.
+    rule = registry.lookup(np.linalg.qr)
+    result = run_rule_check(rule.fn, rule.rule, (np.array([[0.5]]),), {}, seed=0,
+                            cotangents=(QR_TINY_DR,), kind="verify", order=2, fail_fast=True)
+    assert result.verdict == "pass", result.report()
+
+
+def test_a_pullback_with_a_constant_copy_still_fails_beside_a_tiny_cotangent_leaf():
+    def wrong(a, mode="reduced"):  # a constant copy of a: its slope 3·dQ is lost
+        a_const = np.round(a, 14)  # equal to a in value, but a constant on the tape
+
+        def back(dy):
+            d_q, d_r = dy
+            return (d_r + 3.0 * d_q * (a_const - 0.5),)
+        return np.linalg.qr(a, mode=mode), back
+
+    with ad.scoped_rules():
+        ad.adjoint(np.linalg.qr)(wrong)
+        rule = registry.lookup(np.linalg.qr)
+        result = run_rule_check(rule.fn, rule.rule, (np.array([[0.5]]),), {}, seed=0,
+                                cotangents=(QR_TINY_DR,), kind="verify", order=2)
+    # not passed: the slope lost is 3·dQ, but the steps along a are judged beside dR
+    assert result.verdict in ("fail", "inconclusive"), result.report()
+    assert not result.passed
