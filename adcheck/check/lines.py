@@ -128,7 +128,7 @@ class LineEstimator:
         # Not below 2**-1000: the inverse of a subnormal's power of two overflows to inf.
         return float(2.0 ** max(np.ceil(np.log2(peak)), -1000.0))
 
-    def _factor(self, dy: np.ndarray | None = None) -> float:
+    def _factor(self) -> float:
         """How much noisier than float64 round-off of its own value ``g`` is: the ratio of
         the outputs' epsilon to float64's (for a line of ``⟨Δ, F⟩`` too, whose round-off
         is not relative to its value; see :meth:`sum_noise`)."""
@@ -191,7 +191,7 @@ class LineEstimator:
         Raises :class:`NotEvaluable` if the function cannot be evaluated at any range.
         """
         m = m if m is not None else self.base
-        factor = self._factor(dy)
+        factor = self._factor()
         if factor != 1.0:
             m = _variant(m, factor=m.factor * factor)
         g = self._g(v, dy)

@@ -87,7 +87,7 @@ class QuickLine:
         noise of ``g`` needs a step longer than ``2**-7`` (sparse probes of huge arrays:
         ``⟨dy, F⟩`` sums the round-off of every output)."""
         # the absolute noise of one sample of g, as the oracle's own estimates assume
-        noise = est._factor(dy) * float(np.finfo(np.float64).eps) * est.sum_noise(dy)
+        noise = est._factor() * float(np.finfo(np.float64).eps) * est.sum_noise(dy)
         scale = est._output_scale()
         # round-off of D5 and the 4-sample bound is about (2·noise + 2·tiny) / h
         absolute = 2 * noise + 2 * est.tiny_for(dy) / scale
@@ -127,7 +127,7 @@ class QuickLine:
     def _noise(self, k: int) -> float:
         """The round-off of ``g(kh) - g(-kh)``: each sample's absolute noise, and at least
         each sample's rounding relative to its own size."""
-        rel = self.est._factor(self.dy) * float(np.finfo(np.float64).eps)
+        rel = self.est._factor() * float(np.finfo(np.float64).eps)
         return max(2 * self.noise, rel * (abs(self.g[k]) + abs(self.g[-k])))
 
     @property
