@@ -77,6 +77,7 @@ class QuickLine:
                  noise: float):
         self.est, self.v, self.dy, self.h, self.noise = est, v, dy, h, noise
         self.scale = est._output_scale()
+        self.relative = est._factor() * float(np.finfo(np.float64).eps)  # per sample
         self.g: dict[int, float] = {}
 
     @classmethod
@@ -127,8 +128,7 @@ class QuickLine:
     def _noise(self, k: int) -> float:
         """The round-off of ``g(kh) - g(-kh)``: each sample's absolute noise, and at least
         each sample's rounding relative to its own size."""
-        rel = self.est._factor() * float(np.finfo(np.float64).eps)
-        return max(2 * self.noise, rel * (abs(self.g[k]) + abs(self.g[-k])))
+        return max(2 * self.noise, self.relative * (abs(self.g[k]) + abs(self.g[-k])))
 
     @property
     def value(self) -> float:
