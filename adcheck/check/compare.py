@@ -396,6 +396,12 @@ def between(got: float, a: float, b: float, slack: float) -> bool:
     return min(a, b) - slack <= got <= max(a, b) + slack
 
 
+def at_kink(problem: Problem, got: float, a: float, b: float, slack: float) -> bool:
+    """Whether an adjoint ``got`` at a kink with one-sided derivatives ``a`` and ``b`` is the
+    kink's to answer: :func:`between` them, unless ``problem.kink_bounds_adjoint`` is off."""
+    return not problem.kink_bounds_adjoint or between(got, a, b, slack)
+
+
 def _strict_limit(est: Oracle) -> float:
     """How precise an opinion must be to overrule a stencil whose error bound failed."""
     return STRICT if est._coarse_eps <= 1e-15 else STRICT_LOW
@@ -471,7 +477,7 @@ def _confirm_column(problem: Problem, est: Oracle, j: int, jac: np.ndarray,
             f, b = fwd.value[i] / scale, bwd.value[i] / scale
             ef, eb = fwd.error[i] / scale, bwd.error[i] / scale
             if (abs(f - b) > SAFETY * (ef + eb) + slack[i, j]
-                    and between(got, f, b, SAFETY * max(ef, eb) + slack[i, j])):
+                    and at_kink(problem, got, f, b, SAFETY * max(ef, eb) + slack[i, j])):
                 unresolved = _unresolved(problem, est, j, _unit(m, i), got,
                                          abs(got - jac[i, j]))
                 if unresolved:  # not a kink: the grid is too coarse to tell
@@ -848,7 +854,7 @@ def _verdict(est: LineEstimator, v: np.ndarray, dy: np.ndarray, first: _Dot,
         f, b = float(sides[0].value[0]), float(sides[1].value[0])
         ef, eb = float(sides[0].error[0]), float(sides[1].error[0])
         if (abs(f - b) > SAFETY * (ef + eb) + first.slack
-                and between(first.ad, f, b, SAFETY * max(ef, eb) + first.slack)):
+                and at_kink(est.problem, first.ad, f, b, SAFETY * max(ef, eb) + first.slack)):
             return "kink", f"derivative {b:.6g} from the left, {f:.6g} from the right"
     est = as_oracle(est)
     local = est.shrunk(v, first.line, dy) + est.sided(v, dy)

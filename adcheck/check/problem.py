@@ -173,6 +173,9 @@ class Problem:
         self.pullbacks = 0
         self.promoted = False  # evaluate float32 inputs in float64
         self.noise_factor = 1.0
+        # At a kink (one-sided derivatives that differ) the adjoint must lie between them
+        # (a subgradient); the second-order check lifts that, see second_order.py.
+        self.kink_bounds_adjoint = True
 
     # -- set-up shared by both kinds ---------------------------------------------------
 
