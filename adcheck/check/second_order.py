@@ -221,13 +221,16 @@ def check_pullback(P: Callable, point: tuple, names: list[str], name: str, n_dy:
                    atol: float | None = None, rtol: float | None = None,
                    rng: np.random.Generator | None = None, seed: int = 0,
                    nondet_tol: float | None = None, localise: bool = True,
-                   fail_fast: bool = False, scale_floor: float = 0.0) -> SecondOrder:
+                   fail_fast: bool = False, scale_floor: float = 0.0,
+                   kinked: Callable[[int, float], str | None] | None = None) -> SecondOrder:
     """Differentiate ``P`` with the engine and compare with finite differences of ``P``.
 
     ``P(*point)`` is a pullback as a function (see :func:`rule_pullback_function`); ``names``
     name its arguments in messages, the last ``n_dy`` being the cotangent's leaves (for the
     :func:`noise_floor`; ``scale_floor`` is :func:`rounding_floor`'s); ``fail_fast`` stops
-    at the first wrong value (verify's shrinking). Returns a :class:`SecondOrder` (never
+    at the first wrong value (verify's shrinking); ``kinked(j, x_j)`` says why the function
+    whose pullback ``P`` is has a kink along ``P``'s flat input entry ``j`` (of value
+    ``x_j``), or None (see :func:`function_kinks`). Returns a :class:`SecondOrder` (never
     raises for a wrong rule: an error while differentiating ``P`` is a failure that says
     what raised).
 
@@ -302,6 +305,8 @@ def check_pullback(P: Callable, point: tuple, names: list[str], name: str, n_dy:
                 out.decided = False
                 out.notes.append(f"not checked at this input: {impossible[0].message}")
                 found.failures = [f for f in found.failures if f not in impossible]
+            if kinked is not None:
+                _set_aside_kinks(found.failures, problem, kinked)
             out.failures += found.failures
             out.notes += found.notes
             out.mode = used
@@ -317,6 +322,67 @@ def check_pullback(P: Callable, point: tuple, names: list[str], name: str, n_dy:
                 f"{loc.rule_source}")
     out.seconds = time.perf_counter() - start
     return _finished(out)
+
+
+def function_kinks(problem: Problem, dy: np.ndarray) -> Callable[[int, float], str | None]:
+    """``kinked(j, x_j)``: why ``⟨dy, F⟩`` (``F`` the first-order ``problem``'s function)
+    has a kink along its flat input entry ``j``, or None where its one-sided derivatives
+    agree (or its entry ``j`` is not ``x_j``: another layout of the inputs).
+
+    Where ``F`` is not differentiable, its gradient jumps and no second derivative exists:
+    the pullback at the point takes the sign(0) = 0 branch, halfway between the sides, so
+    finite differences of it read ``jump / h`` at every step (cond(p=1) of a matrix whose
+    inverse has a zero where a switch of its 1-norm meets it). The sides are those of ``F``,
+    not of the rule's pullback: a wrong rule cannot make a smooth ``F`` look kinked.
+
+    >>> from adcheck.check.problem import FunctionProblem
+    >>> x = np.array([0.0, 2.0])
+    >>> p = FunctionProblem(np.abs, (x,), np.abs(x), None, ["x"])
+    >>> kinked = function_kinks(p, np.array([1.0, 1.0]))
+    >>> kinked(0, 0.0), kinked(1, 2.0)
+    ('derivative -1 from the left, 1 from the right', None)
+    """
+    from .lines import LineEstimator
+    from .tolerance import SAFETY
+
+    est = LineEstimator(problem)
+    seen: dict[int, str | None] = {}
+
+    def kinked(j: int, value: float) -> str | None:
+        if not 0 <= j < problem.n or not problem.x0[j] == value:
+            return None
+        if j not in seen:
+            seen[j] = None
+            v = np.zeros(problem.n)
+            v[j] = problem.scales[j]
+            with np.errstate(all="ignore"):
+                sides = est.one_sided(v, dy)
+            if sides:
+                s = float(problem.scales[j])
+                f, b = float(sides[0].value[0]) / s, float(sides[1].value[0]) / s
+                ef, eb = float(sides[0].error[0]) / s, float(sides[1].error[0]) / s
+                if abs(f - b) > SAFETY * (ef + eb):
+                    seen[j] = f"derivative {b:.6g} from the left, {f:.6g} from the right"
+        return seen[j]
+
+    return kinked
+
+
+def _set_aside_kinks(failures: list[Failure], problem: Problem,
+                     kinked: Callable[[int, float], str | None]) -> None:
+    """Value failures along an input entry where the function itself has a kink become
+    kinks: there is no second derivative to get wrong."""
+    from .taylor import _column
+
+    for f in failures:
+        if f.kind != "value":
+            continue
+        j = _column(problem, f)
+        why = kinked(j, float(problem.x0[j])) if j is not None else None
+        if why:
+            f.kind = "kink"
+            f.message += (f"; the function itself has a kink along this input ({why}): it has "
+                          "no second derivative here")
 
 
 #: The noise floor's factor: a finite difference of values that carry rounding noise ``σ``
@@ -506,7 +572,8 @@ def second_order_of_rule(result: CheckResult, problem: Any, *, cotangents: tuple
     found = check_pullback(P, point, names, problem.name, P.n_dy, mode=mode,
                            fdm=fdm, atol=atol, rtol=rtol, rng=rng, seed=seed,
                            nondet_tol=nondet_tol, localise=not fail_fast, fail_fast=fail_fast,
-                           scale_floor=rounding_floor(problem, flat))
+                           scale_floor=rounding_floor(problem, flat),
+                           kinked=function_kinks(problem, np.asarray(flat, dtype=np.float64)))
     add_to_result(result, found)
 
 
@@ -602,7 +669,8 @@ def second_order_of_function(result: CheckResult, f: Callable, problem: Any, tap
     found = check_pullback(P, point, names, result.name, P.n_dy, mode=mode,
                            fdm=fdm, atol=atol, rtol=rtol, rng=rng, seed=seed,
                            nondet_tol=nondet_tol, localise=False,
-                           scale_floor=rounding_floor(problem, flat))
+                           scale_floor=rounding_floor(problem, flat),
+                           kinked=function_kinks(problem, flat))
     if localise and not found.passed:
         culprit = first_rule_wrong_at_order_2(tape, mode=mode, fdm=fdm, atol=atol, rtol=rtol,
                                               seed=seed)

@@ -506,3 +506,52 @@ def test_a_pullback_with_a_constant_copy_still_fails_at_a_kink_of_the_pullback(m
             result = _cond_at_kinks(rule, np.array([1.0, -0.5]), mode, seed)
             assert result.verdict == "fail", result.report()
             assert any(f.kind == "value" for f in result.failures)
+
+
+# verify --builtin --order 2 --seed 404: A[2, 1] = 0 meets a zero of inv(A)[2, 0], which
+# the 1-norm of the inverse takes the absolute value of: cond(A, 1) has slopes -0.985 and
+# 1.025 along A[2, 1], and its pullback jumps there. The pullback at A is the sign(0) = 0
+# midpoint, so finite differences read jump / h (7.9e14 at h = 1e-32) from both sides alike.
+COND_WHERE_F_IS_KINKED = np.array([[-1.0, 0.0, 0.02], [0.02, -2.0, 0.0], [0.0, 0.0, -4.0]])
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+@pytest.mark.parametrize("seed", [0, 2])
+def test_second_order_where_the_function_itself_has_a_kink_is_a_kink(mode, seed):
+    r = ad.check_adjoint(np.linalg.cond, COND_WHERE_F_IS_KINKED, p=1, order=2, mode=mode,
+                         seed=seed)
+    kinks = [f for f in r.failures if "the function itself has a kink" in f.message]
+    assert kinks and all(f.kind == "kink" for f in kinks), r.report()
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+@pytest.mark.parametrize("seed", [0, 2])
+def test_a_constant_copy_still_fails_where_the_function_has_a_kink(mode, seed):
+    builtin = registry.lookup(np.linalg.cond).rule
+
+    def wrong(x, p=None):
+        _, back = builtin(np.round(x, 14), p=p)  # a constant copy: d back / dx is lost
+        return np.linalg.cond(x, p), back
+
+    with ad.scoped_rules():
+        ad.adjoint(np.linalg.cond)(wrong)
+        with pytest.raises(ad.GradientMismatch) as info:
+            ad.check_adjoint(np.linalg.cond, COND_WHERE_F_IS_KINKED, p=1, order=2, mode=mode,
+                             seed=seed)
+    assert any(f.kind == "value" for f in info.value.result.failures), str(info.value)
+
+
+def test_the_kink_that_sets_a_second_order_failure_aside_is_the_functions():
+    from adcheck.check.problem import RuleProblem
+    from adcheck.check.second_order import function_kinks
+
+    def jumps(x):  # right at 0 and wrong beside it: its pullback jumps, x**2 does not
+        return x * x, lambda dy: (dy * (2 * x + (x > 0)),)
+
+    x = np.array([0.0, 1.0])
+    smooth = RuleProblem(np.square, jumps, (x,), {}, back=jumps(x)[1])
+    assert function_kinks(smooth, np.ones(2))(0, 0.0) is None
+    kinked = RuleProblem(np.abs, jumps, (x,), {}, back=jumps(x)[1])
+    why = function_kinks(kinked, np.ones(2))(0, 0.0)
+    assert why is not None and "-1 from the left, 1 from the right" in why
+    assert function_kinks(kinked, np.ones(2))(0, 0.5) is None  # another entry: not asked
