@@ -85,6 +85,25 @@ def nondeterminism_allowance(problem: Problem, k: int, eps: float, b: np.ndarray
     return 16 * eps * (mag + peak) + cancel + floor
 
 
+def same_values(a: Any, b: Any) -> bool:
+    """``np.array_equal(a, b, equal_nan=True)`` (NaN equals NaN where the dtypes are
+    inexact), at the cost of one comparison when no entry differs: the structural checks
+    compare whole cotangents of 10⁶ entries a dozen times per check.
+
+    >>> same_values(np.array([1.0, np.nan]), np.array([1.0, np.nan]))
+    True
+    >>> same_values(np.zeros(2), np.zeros(3)), same_values(np.zeros(2), np.ones(2))
+    (False, False)
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    with np.errstate(invalid="ignore"):
+        if bool(np.all(a == b)):
+            return True
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc" and b.dtype.kind in "fc"))
+
+
 def first_disagreement(problem: Problem, a: Pulled, b: Pulled, dy: np.ndarray,
                        nondet_tol: float | None = None) -> tuple[int, int] | None:
     """``(leaf, entry)`` of the first cotangent entry where two pulls of the same ``Δ``
@@ -97,8 +116,11 @@ def first_disagreement(problem: Problem, a: Pulled, b: Pulled, dy: np.ndarray,
     for k, leaf in enumerate(problem.leaves):
         sl = slice(leaf.offset, leaf.offset + leaf.size)
         where = both[sl]
-        x, y = a.flat[sl][where], b.flat[sl][where]
-        if np.array_equal(x, y, equal_nan=True):
+        if where.all():  # the usual case: no copies
+            x, y = a.flat[sl], b.flat[sl]
+        else:
+            x, y = a.flat[sl][where], b.flat[sl][where]
+        if same_values(x, y):
             continue
         if (a.raw[k] is None) != (b.raw[k] is None):
             return k, 0

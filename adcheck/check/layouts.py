@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..tree import flatten, unflatten
-from .agreement import entry_values, first_disagreement
+from .agreement import entry_values, first_disagreement, same_values
 from .problem import Problem, Pulled, PullError
 from .result import Failure
 
@@ -162,7 +162,7 @@ def layout_checks(problem: Problem, d: np.ndarray, contiguous: Pulled | None = N
                 failures.append(Failure(KIND, f"given a {name} Δ (the same numbers as a "
                                         f"contiguous one), {got.message}"))
             continue
-        if any(not np.array_equal(v, s, equal_nan=True) for v, s in zip(views, saved)):
+        if any(not same_values(v, s) for v, s in zip(views, saved)):
             if not wrote:
                 failures.append(Failure("mutation", f"the pullback writes into its cotangent "
                                         f"Δ (a {name} Δ changed); it must leave Δ as it is "
