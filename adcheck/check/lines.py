@@ -172,6 +172,29 @@ class LineEstimator:
         s_mant, s_expo = np.frexp(np.spacing(np.abs(x0[moving])))
         return float(np.max(np.ldexp(2.0 * s_mant / low_bit, s_expo + 53 - expo)))
 
+    def rounded_entry(self, v: np.ndarray, step: float, reach: int = 4) -> int | None:
+        """A nonzero input entry that ``x0 + k·step·v`` rounds for some ``|k| <= reach`` (the
+        stencil's points), or None: where it is, the line the finite differences measured
+        does not pass through ``x0``. An entry of 5.2e-37 beside 1 moved by 2**-10 of the
+        step is lost altogether, and a derivative proportional to it reads 0.
+        """
+        x0 = self.problem.x0
+        moving = np.flatnonzero((v != 0) & (x0 != 0) & np.isfinite(x0))
+        if not moving.size or not step > 0:
+            return None
+        a = x0[moving]
+        with np.errstate(all="ignore"):
+            for k in range(1, reach + 1):
+                for t in (k * step, -k * step):
+                    b = t * v[moving]
+                    s = a + b  # Knuth's two-sum: the rounding error of a + b, exactly
+                    bb = s - a
+                    err = (a - (s - bb)) + (b - bb)
+                    hit = np.flatnonzero(err != 0)
+                    if hit.size:
+                        return int(moving[hit[0]])
+        return None
+
     def _ranges(self, v: np.ndarray, m: FiniteDifferenceMethod) -> list[float]:
         """``max_range`` values to try: as given, then within the sign-change distance."""
         x0 = self.problem.x0

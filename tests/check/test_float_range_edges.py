@@ -308,3 +308,43 @@ def test_the_grid_floor_counts_only_outputs_that_move_along_an_entry_or_a_direct
         2 * np.sin(0.5) * 4)
     assert _entry_floor(problem, est, np.array([1.0, 0.0, 1500.0]), dy) == pytest.approx(
         (np.sin(2.0) + 0.5 * abs(np.sin(3e3))) * 0.5)
+
+
+def _trace_product_beside_a_tiny_entry():
+    # verify --builtin --seed 407 (fast mode): einsum('ii,jj,->', A, B, C) with A = 0 and
+    # B[0, 0] = 5.2e-37 beside B[0, 1] = 1. Sparse probes move B[0, 0] and B[2, 2] by
+    # ±2**-10 of the step: the trace T + s - s loses T (in the inputs, or in einsum's own
+    # sum), the line reads exactly 0, and the directional derivative is about 1e-37.
+    a = np.zeros((2, 2))
+    b = np.zeros((3, 3))
+    b[0, 0], b[0, 1] = 5.1614985599981565e-37, 1.0
+    return a, [34, 34], b, [36, 36], np.array(1.0), []
+
+
+@pytest.mark.parametrize("seed", [0, 26])  # 0: B[0, 0] rounds; 26: einsum's sum cancels
+def test_a_probe_whose_line_misses_the_point_is_not_a_failure(seed):
+    result = ad.check_adjoint(np.einsum, *_trace_product_beside_a_tiny_entry(), mode="fast",
+                              seed=seed, raise_exception=False)
+    assert result.verdict != "fail", result.report()
+    assert any("cannot decide" in f.message for f in result.failures), result.report()
+
+
+@pytest.mark.parametrize("factor", [1.01, 0.0])
+def test_a_wrong_einsum_rule_beside_a_tiny_entry_still_fails(factor):
+    builtin = ad.registry.lookup(np.einsum).rule
+
+    def wrong(*args):  # the cotangent of A scaled by `factor`
+        value, back = builtin(*args)
+
+        def pull(dy):
+            grads = list(back(dy))
+            grads[0] = factor * grads[0]
+            return tuple(grads)
+        return value, pull
+
+    with ad.scoped_rules():
+        ad.adjoint(np.einsum)(wrong)
+        for seed in (0, 26):
+            result = ad.check_adjoint(np.einsum, *_trace_product_beside_a_tiny_entry(),
+                                      mode="fast", seed=seed, raise_exception=False)
+            assert result.verdict == "fail", result.report()
