@@ -547,9 +547,10 @@ def _confirm_column(problem: Problem, est: Oracle, j: int, jac: np.ndarray,
             skip[i, j] = True
             continue
         why = rounding_text(float(rnd[i, j]), rounding) if rnd is not None else ""
-        out.failures.append(_entry_failure(
-            problem, "value", j, jac[i, j], got, SAFETY * err[i, j] + slack[i, j], what,
-            why_tol=why))
+        failure = _entry_failure(problem, "value", j, jac[i, j], got,
+                                 SAFETY * err[i, j] + slack[i, j], what, why_tol=why)
+        failure.output = int(i)
+        out.failures.append(failure)
 
 
 def _grid_moves(problem: Problem, est: Oracle,
@@ -754,6 +755,7 @@ def _compare_cotangent(problem: Problem, tols: list[Tolerance], d: np.ndarray,
         f = _entry_failure(problem, "value", int(j), expected[j], got[j], tol[j], "",
                            " [for the drawn cotangent]",
                            why_tol=rounding_text(float(rnd[j]), rounding))
+        f.output = d
         if f.path not in known:
             out.failures.append(f)
 
@@ -1330,6 +1332,7 @@ def _localise_probe(problem: Problem, est: LineEstimator, probe: Probe, v: np.nd
             extra = f" [for the cotangent Δ of probe {probe.name!r}: (J'Δ) against back(Δ)]"
         failure = _entry_failure(problem, kind, j, expected, got, tol, "", extra,
                                  why_tol=rounding_text(dot.rounding / abs(scale), rounding))
+        failure.output = probe.dy
         out.failures.append(failure)
         if kind == "value" and confirmed < CONFIRMED:  # the Taylor test's second opinion
             confirmed += 1

@@ -90,6 +90,9 @@ class Failure:
     got: float | None = None
     path: str | None = None
     tolerance: float | None = None
+    # the checker's own: which outputs the failing derivative is of (a flat output index,
+    # or the probe's flat cotangent), for second opinions; not reported
+    output: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (see the module docstring)."""

@@ -370,19 +370,75 @@ def function_kinks(problem: Problem, dy: np.ndarray) -> Callable[[int, float], s
 
 def _set_aside_kinks(failures: list[Failure], problem: Problem,
                      kinked: Callable[[int, float], str | None]) -> None:
-    """Value failures along an input entry where the function itself has a kink become
-    kinks: there is no second derivative to get wrong."""
+    """Value failures along an input entry where the function itself has a kink, and where
+    the failing output of the pullback jumps (:func:`jumping_outputs`), become kinks: there
+    is no second derivative to get wrong. Outputs the kink's switch does not reach are smooth
+    along that input and still judged; a probe's cotangent that mixes both is inconclusive.
+    """
     from .taylor import _column
 
     for f in failures:
-        if f.kind != "value":
+        if f.kind != "value" or f.output is None:
             continue
         j = _column(problem, f)
         why = kinked(j, float(problem.x0[j])) if j is not None else None
-        if why:
+        if not why:
+            continue
+        jumps = jumping_outputs(problem, j)
+        if isinstance(f.output, (int, np.integer)):
+            weights = np.zeros(problem.m)
+            weights[int(f.output)] = 1.0
+        else:
+            weights = np.asarray(f.output, dtype=np.float64)
+        carried = weights != 0
+        if not (jumps & carried).any():
+            continue
+        if (jumps | ~carried).all():
             f.kind = "kink"
-            f.message += (f"; the function itself has a kink along this input ({why}): it has "
-                          "no second derivative here")
+            f.message += (f"; the function itself has a kink along this input ({why}) and "
+                          "the pullback jumps there: it has no second derivative here")
+        else:
+            f.kind = "inconclusive"
+            f.message += (f"; finite differences cannot decide: the function itself has a "
+                          f"kink along this input ({why}), and the cotangent mixes outputs "
+                          "of the pullback that jump there with outputs that do not")
+
+
+#: Steps of ``2**-20`` and ``2**-40`` of an input's scale either side of the point: across
+#: a jump the change stays, where the pullback is continuous it shrinks with the step.
+JUMP_STEPS = (2.0**-20, 2.0**-40)
+
+
+def jumping_outputs(problem: Problem, j: int) -> np.ndarray:
+    """Per output of ``P``, whether it jumps along input entry ``j``: its change
+    ``P(x + h·e_j) - P(x - h·e_j)`` does not shrink from the longer step to the shorter (by
+    more than ``2**-10``, where a continuous output shrinks by ``2**-20``) and stays far
+    above round-off.
+
+    >>> from adcheck.check.problem import FunctionProblem
+    >>> x = np.array([0.0, 2.0])
+    >>> p = FunctionProblem(np.sign, (x,), np.sign(x), None, ["x"])
+    >>> jumping_outputs(p, 0).tolist(), jumping_outputs(p, 1).tolist()
+    ([True, False], [False, False])
+    """
+    x0 = problem.x0
+    scale = float(problem.scales[j])
+    change = []
+    for step in JUMP_STEPS:
+        up, down = x0.copy(), x0.copy()
+        up[j] += step * scale
+        down[j] -= step * scale
+        try:
+            with np.errstate(all="ignore"):
+                a = np.asarray(problem.evaluate(up), dtype=np.float64)
+                b = np.asarray(problem.evaluate(down), dtype=np.float64)
+        except Exception:  # noqa: BLE001  (not evaluable beside the point: no jump seen)
+            return np.zeros(problem.m, dtype=bool)
+        change.append((np.abs(a - b), 1e3 * float(np.finfo(float).eps) * (np.abs(a)
+                                                                          + np.abs(b))))
+    (long, _), (short, noise) = change
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(short) & (short > noise) & (short > 2.0**-10 * long)
 
 
 #: The noise floor's factor: a finite difference of values that carry rounding noise ``σ``
