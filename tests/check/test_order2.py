@@ -584,3 +584,43 @@ def test_a_wrong_output_beside_a_kink_is_still_judged():
                                 raise_exception=False)
     assert full.verdict == "fail", full.report()
     assert fast.verdict != "pass", fast.report()
+
+
+@pytest.mark.parametrize("fn", [np.linalg.cond, np.linalg.norm])
+@pytest.mark.parametrize("order", [np.inf, -np.inf])
+def test_a_parameter_passed_by_position_stays_a_constant_of_the_pullback(fn, order):
+    # cond(A, np.inf): the float p is an input the rule gives no cotangent; traced inside
+    # P it reached the rule's own `p == "fro"` and raised UFuncTypeError (float vs str)
+    a = np.array([[-0.99, 0.01, 0.03], [0.03, -1.99, 0.01], [0.01, 0.01, -3.99]])
+    r = ad.check_adjoint(fn, a, order, order=2, mode="full", seed=0, raise_exception=False)
+    assert r.verdict == "pass", r.report()
+    assert any(n.startswith("second order: passed") for n in r.notes), r.report()
+
+
+def test_a_float_input_the_rule_differentiates_is_still_checked_at_order_2():
+    def wrong(x, p):  # d/dp of x**p right in value, its derivative in x lost (a copy of x)
+        from adcheck.engine.tracer import strip
+
+        def back(dy):
+            c = np.array(strip(x))
+            return dy * p * x ** (p - 1), np.sum(dy * c ** p * np.log(c))
+        return x ** p, back
+
+    with ad.scoped_rules():
+        ad.adjoint(np.power)(wrong)
+        r = ad.check_adjoint(np.power, np.array([1.5, 2.0]), 2.5, order=2, mode="full",
+                             seed=0, raise_exception=False)
+    assert r.verdict == "fail", r.report()
+    assert any("second order" in f.message and f.kind == "value" for f in r.failures)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_an_output_beside_a_kink_is_measured_on_its_own_steps(seed):
+    # verify --builtin --order 2 --seed 404: cond(p=inf) has a kink along x[2, 0] = 0. The
+    # outputs of the pullback that jump there took the column's shared steps down to 1e-16,
+    # where the others carry 3e-15 of rounding: back[1, 0] read -5.6 for a slope of -0.49.
+    # On its own steps it is a kink of its own (slopes -0.497 and 0.497).
+    a = np.array([[-2.0, 2e-2, 0.0], [2e-2, 4.0, 2e-2], [0.0, 2.666164124905847e-15, -1.0]])
+    r = ad.check_adjoint(np.linalg.cond, a, p=np.inf, order=2, mode="full", seed=seed,
+                         raise_exception=False)
+    assert r.verdict == "pass", r.report()
