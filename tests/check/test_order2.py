@@ -624,3 +624,27 @@ def test_an_output_beside_a_kink_is_measured_on_its_own_steps(seed):
     r = ad.check_adjoint(np.linalg.cond, a, p=np.inf, order=2, mode="full", seed=seed,
                          raise_exception=False)
     assert r.verdict == "pass", r.report()
+
+
+def test_the_noise_floor_does_not_read_a_jump_at_the_point_as_noise():
+    # norm(x, 1) at [0, 2]: moving x by ±1 ulp crosses sign(0), and a line through both
+    # sides read the jump as rounding noise: a floor of 1.2e8 let any wrong term pass
+    from adcheck.engine.tracer import strip
+
+    def wrong(x, ord=None):
+        def back(dy):  # right in value; d back[1] / d x[1] is 3·dy where it is 0
+            lost = x[1] - np.array(strip(x[1]))
+            return (dy * np.sign(x) + dy * 3.0 * lost * np.array([0.0, 1.0]), None)
+        return np.linalg.norm(x, ord), back
+
+    x = np.array([0.0, 2.0])
+    with ad.scoped_rules():
+        ad.adjoint(np.linalg.norm)(wrong)
+        r = ad.check_adjoint(np.linalg.norm, x, 1, order=2, mode="full", seed=0,
+                             raise_exception=False)
+    assert r.verdict == "fail", r.report()
+    for mode in ("full", "fast"):
+        for seed in (0, 1):
+            right = ad.check_adjoint(np.linalg.norm, x, 1, order=2, mode=mode, seed=seed,
+                                     raise_exception=False)
+            assert right.verdict != "fail", right.report()
