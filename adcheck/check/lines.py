@@ -64,6 +64,10 @@ def _describe(m: FiniteDifferenceMethod) -> str:
     return f"{kind}_fdm({m.p}, {m.q})"
 
 
+#: The share of an input that rounding at a step must take for the line to miss the point.
+LOST = 2.0**-10
+
+
 class LineEstimator:
     """Finite differences of ``problem`` along directions, counting lines and evaluations."""
 
@@ -173,10 +177,11 @@ class LineEstimator:
         return float(np.max(np.ldexp(2.0 * s_mant / low_bit, s_expo + 53 - expo)))
 
     def rounded_entry(self, v: np.ndarray, step: float, reach: int = 4) -> int | None:
-        """A nonzero input entry that ``x0 + k·step·v`` rounds for some ``|k| <= reach`` (the
-        stencil's points), or None: where it is, the line the finite differences measured
-        does not pass through ``x0``. An entry of 5.2e-37 beside 1 moved by 2**-10 of the
-        step is lost altogether, and a derivative proportional to it reads 0.
+        """A nonzero input entry that ``x0 + k·step·v`` rounds by more than ``2**-10`` of
+        itself for some ``|k| <= reach`` (the stencil's points), or None: where it does, the
+        line the finite differences measured does not pass through ``x0``. An entry of
+        5.2e-37 beside 1 moved by 2**-10 of the step is lost altogether, and a derivative
+        proportional to it reads 0. (Rounding by an ulp of the sum is every step's lot.)
         """
         x0 = self.problem.x0
         moving = np.flatnonzero((v != 0) & (x0 != 0) & np.isfinite(x0))
@@ -190,7 +195,7 @@ class LineEstimator:
                     s = a + b  # Knuth's two-sum: the rounding error of a + b, exactly
                     bb = s - a
                     err = (a - (s - bb)) + (b - bb)
-                    hit = np.flatnonzero(err != 0)
+                    hit = np.flatnonzero(np.abs(err) > LOST * np.abs(a))
                     if hit.size:
                         return int(moving[hit[0]])
         return None

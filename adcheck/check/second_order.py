@@ -139,9 +139,9 @@ def rule_pullback_function(problem: Any, dy: Any) -> tuple[Callable, tuple, list
     (['x', 'dy'], [2.0, 0.54])
     """
     dy_all, dy_spec, dy_where = _dy_leaves(dy)
-    # Inputs the rule gives no cotangent (cond's p = inf passed by position) are constants
-    # of P: traced, they reach the rule's own tests (p == "fro") as traced values.
-    leaves = [lf for lf in problem.leaves if _has_cotangent(problem, dy, lf)]
+    # Inputs that are not finite (cond's p = inf passed by position) are constants of P: no
+    # step can move them, and traced they reach the rule's own tests (p == "fro").
+    leaves = [lf for lf in problem.leaves if _finite_leaf(problem, lf)]
     values = [np.asarray(problem.arg_leaves[lf.position][lf.item]) if lf.item is not None
               else problem.args[lf.position] for lf in leaves]
     k = len(leaves)
@@ -181,27 +181,9 @@ def rule_pullback_function(problem: Any, dy: Any) -> tuple[Callable, tuple, list
     return P, point, names
 
 
-def _has_cotangent(problem: Any, dy: Any, leaf: Any) -> bool:
-    """Whether the rule's pullback (on plain values) gives ``leaf`` a cotangent; True when
-    it cannot be told (the pullback raises: the second-order check reports that)."""
-    if not hasattr(problem, "_cotangents_for_order_2"):
-        try:
-            with np.errstate(all="ignore"):
-                _, back = problem.rule(*problem.args, **problem.kwargs)
-                grads = resolve(tuple(back(dy)))
-        except Exception:  # noqa: BLE001
-            grads = None
-        problem._cotangents_for_order_2 = grads
-    grads = problem._cotangents_for_order_2
-    if grads is None or leaf.position >= len(grads):
-        return True
-    g = grads[leaf.position]
-    if g is not None and leaf.item is not None:
-        try:
-            g = get_path(g, problem.key_paths[leaf.position][leaf.item])
-        except Exception:  # noqa: BLE001
-            return True
-    return g is not None
+def _finite_leaf(problem: Any, leaf: Any) -> bool:
+    """Whether any entry of ``leaf`` is finite (``problem.x0`` holds its flat values)."""
+    return bool(np.isfinite(problem.x0[leaf.offset:leaf.offset + leaf.size]).any())
 
 
 def function_pullback_function(f: Callable, problem: Any, dy: Any

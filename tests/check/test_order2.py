@@ -648,3 +648,50 @@ def test_the_noise_floor_does_not_read_a_jump_at_the_point_as_noise():
             right = ad.check_adjoint(np.linalg.norm, x, 1, order=2, mode=mode, seed=seed,
                                      raise_exception=False)
             assert right.verdict != "fail", right.report()
+
+
+def test_an_input_whose_cotangent_is_none_at_the_drawn_cotangent_is_still_checked():
+    # The pullback skips x2 (None, a symbolic zero) when dv == 0, which is right; its
+    # cotangent of x1 carries du·(x2 - a constant copy of x2): 0 in value, but
+    # d back[0] / d x2 = du where it is 0. Where the check zeroes dv, x2 must stay an input.
+    from adcheck.engine.tracer import strip
+
+    @ad.primitive
+    def f(x1, x2):
+        return x1 ** 2, x1 * x2
+
+    def rule(x1, x2):
+        def back(dys):
+            du, dv = dys
+            g1 = 2 * x1 * du + x2 * dv + du * (x2 - np.array(strip(x2)))
+            g2 = None if np.all(np.asarray(strip(dv)) == 0) else x1 * dv
+            return g1, g2
+        return f(x1, x2), back
+
+    x1, x2 = np.array([0.7, -1.3]), np.array([0.4, 2.1])
+    with ad.scoped_rules():
+        ad.adjoint(f)(rule)
+        for seed in (0, 3, 4, 5):  # the seeds whose check zeroes dv
+            r = ad.check_adjoint(f, x1, x2, order=2, mode="full", seed=seed,
+                                 raise_exception=False)
+            assert r.verdict == "fail", r.report()
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_a_float_parameter_without_a_cotangent_is_still_differentiated_at_order_2(mode):
+    # power(x, 2.5) at x = 1: None for p is right at first order (x**p·ln x = 0), but the
+    # cotangent of x depends on p (d/dp = dy·x**(p-1)·(1 + p·ln x) = dy): a constant copy of
+    # p is wrong at second order
+    from adcheck.engine.tracer import strip
+
+    def wrong(x, p):
+        def back(dy):
+            c = np.array(strip(p))
+            return dy * c * x ** (c - 1), None
+        return x ** p, back
+
+    with ad.scoped_rules():
+        ad.adjoint(np.power)(wrong)
+        r = ad.check_adjoint(np.power, np.array([1.0, 1.0]), 2.5, order=2, mode=mode, seed=0,
+                             raise_exception=False)
+    assert r.verdict == "fail", r.report()
