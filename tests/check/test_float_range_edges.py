@@ -364,3 +364,26 @@ def test_an_error_spread_over_every_entry_still_fails_in_fast_mode():
         r = ad.check_adjoint(f, x, mode="fast", seed=1, raise_exception=False)
     assert r.verdict == "fail", r.report()
     assert any(fl.kind == "value" for fl in r.failures)
+
+
+@pytest.mark.parametrize("seed", [4, 19])
+def test_a_step_that_outgrew_its_error_bound_is_not_a_failure(seed):
+    # verify --builtin --order 2 --seed 416: erf at 7.28125 is 1.0 to the last bit, so a
+    # probe's step grew until its stencil reached 4.8 (erf - 1 = -1e-11), beyond the span its
+    # error bound was measured over: -1.6e-11 ± 6e-13 for a slope of 1e-23
+    import scipy.special as sp
+
+    r = ad.check_adjoint(sp.erf, np.full((3, 3, 3), 7.28125), mode="fast", seed=seed,
+                         raise_exception=False)
+    assert r.verdict == "pass", r.report()
+
+
+def test_a_wrong_erf_rule_where_erf_is_flat_still_fails():
+    import scipy.special as sp
+
+    with ad.scoped_rules():  # the slope of erf at 0 everywhere: 1.13 where it is 1e-23
+        ad.adjoint(sp.erf)(lambda x: (sp.erf(x), lambda dy: (dy * 2 / np.sqrt(np.pi),)))
+        for mode in ("fast", "full"):
+            r = ad.check_adjoint(sp.erf, np.full((3, 3, 3), 7.28125), mode=mode, seed=4,
+                                 raise_exception=False)
+            assert r.verdict == "fail", r.report()
