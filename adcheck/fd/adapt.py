@@ -47,6 +47,12 @@ the step found, until they agree (at most five times; each costs ``p + 3`` evalu
 When round-off dominates the bound, the step found shrinks with the estimator's step by a
 small fixed ratio, so this cannot run away.
 
+The other way round, a step whose stencil reaches beyond the bound's samples (``g`` looked
+flat there, so the step grew) keeps its step, but its bound is measured again over the
+stencil's own span, and the larger of the two bounds is the one used (``p + 3``
+evaluations). ``erf`` at 7.28 is 1.0 to the last bit; a step that grew to 2.5 reached 4.8,
+where ``erf - 1`` is -1e-11, and claimed a slope of -1.6e-11 ± 6e-13 where it is 1e-23.
+
 The step is then limited: the stencil never reaches further than ``max_range`` from 0, the
 step never exceeds 1000 times the non-adaptive step (the guard FiniteDifferences.jl uses
 against steps blown up by ``M ≈ 0``), and it is at least the spacing of floats at the input,
