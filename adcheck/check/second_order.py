@@ -356,7 +356,6 @@ def function_kinks(problem: Problem, dy: np.ndarray, entries: np.ndarray | None 
     ('derivative -1 from the left, 1 from the right', None)
     """
     from .lines import LineEstimator
-    from .tolerance import SAFETY
 
     est = LineEstimator(problem)
     seen: dict[int, str | None] = {}
@@ -367,20 +366,31 @@ def function_kinks(problem: Problem, dy: np.ndarray, entries: np.ndarray | None 
         if not 0 <= j < problem.n or not problem.x0[j] == value:
             return None
         if j not in seen:
-            seen[j] = None
-            v = np.zeros(problem.n)
-            v[j] = problem.scales[j]
-            with np.errstate(all="ignore"):
-                sides = est.one_sided(v, dy)
-            if sides:
-                s = float(problem.scales[j])
-                f, b = float(sides[0].value[0]) / s, float(sides[1].value[0]) / s
-                ef, eb = float(sides[0].error[0]) / s, float(sides[1].error[0]) / s
-                if abs(f - b) > SAFETY * (ef + eb):
-                    seen[j] = f"derivative {b:.6g} from the left, {f:.6g} from the right"
+            sides = _kinked_sides(est, j, dy)
+            seen[j] = (f"derivative {sides[0]:.6g} from the left, {sides[1]:.6g} from the "
+                       "right") if sides else None
         return seen[j]
 
     return kinked
+
+
+def _kinked_sides(est: Any, j: int, dy: np.ndarray) -> tuple[float, float] | None:
+    """The left and right derivatives of ``⟨dy, F⟩`` along input entry ``j`` (``est`` a
+    :class:`~adcheck.check.lines.LineEstimator` of ``F``) where they differ beyond their
+    error bounds, else None."""
+    from .tolerance import SAFETY
+
+    problem = est.problem
+    scale = float(problem.scales[j])
+    v = np.zeros(problem.n)
+    v[j] = scale
+    with np.errstate(all="ignore"):
+        sides = est.one_sided(v, dy)
+    if not sides:
+        return None
+    right, left = (float(s.value[0]) / scale for s in sides)
+    spread = SAFETY * sum(float(s.error[0]) for s in sides) / scale
+    return (left, right) if abs(right - left) > spread else None
 
 
 def _set_aside_kinks(failures: list[Failure], problem: Problem,
@@ -410,14 +420,14 @@ def _set_aside_kinks(failures: list[Failure], problem: Problem,
         carried = weights != 0
         if not (jumps & carried).any():
             if isinstance(f.output, (int, np.integer)):
-                verdict = _measured_alone(problem, j, int(f.output), float(f.got), slack)
-                if verdict == "ok":
+                kind, text = _measured_alone(problem, j, int(f.output), float(f.got), slack)
+                if kind == "ok":
                     continue
-                if verdict.startswith("kink: "):
+                if kind == "kink":
                     f.kind = "kink"
-                    f.message += f"; {verdict[6:]} (the function has a kink here: {why})"
-                elif verdict:
-                    f.message += verdict
+                    f.message += f"; {text} (the function has a kink here: {why})"
+                else:
+                    f.message += text
             kept.append(f)
             continue
         if (jumps | ~carried).all():
@@ -433,10 +443,12 @@ def _set_aside_kinks(failures: list[Failure], problem: Problem,
     return kept
 
 
-def _measured_alone(problem: Problem, j: int, i: int, got: float, slack: float) -> str:
-    """``∂P_i/∂x_j`` by finite differences of output ``i`` alone: ``"ok"`` when it agrees
-    with the adjoint ``got``, ``"kink: ..."`` when its one-sided derivatives differ, else
-    the text added to the failure ("" if not measurable).
+def _measured_alone(problem: Problem, j: int, i: int, got: float,
+                    slack: float) -> tuple[str, str]:
+    """``∂P_i/∂x_j`` by finite differences of output ``i`` alone, against the adjoint
+    ``got``: ``("ok", "")`` when they agree, ``("kink", why)`` when that output's one-sided
+    derivatives differ, else ``("value", text to add to the failure)`` (no text if it
+    cannot be measured).
 
     Full mode measures a column as one line of every output, whose shared step the outputs
     that jump take down to round-off: cond(p=inf) read -5.6 for a slope of -0.49 at steps
@@ -454,19 +466,16 @@ def _measured_alone(problem: Problem, j: int, i: int, got: float, slack: float) 
     try:
         line = est.estimate(v, dy=dy)
     except NotEvaluable:
-        return ""
+        return "value", ""
     value, bound = float(line.value[0]) / scale, SAFETY * float(line.error[0]) / scale
     if abs(got - value) <= bound + slack:
-        return "ok"
-    sides = est.one_sided(v, dy)
-    if sides:
-        right, left = (float(s.value[0]) / scale for s in sides)
-        spread = SAFETY * sum(float(s.error[0]) for s in sides) / scale
-        if abs(right - left) > spread:  # a kink of this output too: no second derivative
-            return (f"kink: measured again on this output alone, its derivative is "
-                    f"{left:.6g} from the left, {right:.6g} from the right")
-    return (f"; measured again on this output alone, finite differences give {value:.10g} "
-            f"(error bound {bound:.3g})")
+        return "ok", ""
+    sides = _kinked_sides(est, j, dy)
+    if sides:  # a kink of this output too: no second derivative
+        return "kink", (f"measured again on this output alone, its derivative is "
+                        f"{sides[0]:.6g} from the left, {sides[1]:.6g} from the right")
+    return "value", (f"; measured again on this output alone, finite differences give "
+                     f"{value:.10g} (error bound {bound:.3g})")
 
 
 #: Steps of ``2**-20`` and ``2**-40`` of an input's scale either side of the point: across
