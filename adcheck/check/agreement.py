@@ -116,10 +116,8 @@ def first_disagreement(problem: Problem, a: Pulled, b: Pulled, dy: np.ndarray,
     for k, leaf in enumerate(problem.leaves):
         sl = slice(leaf.offset, leaf.offset + leaf.size)
         where = both[sl]
-        if where.all():  # the usual case: no copies
-            x, y = a.flat[sl], b.flat[sl]
-        else:
-            x, y = a.flat[sl][where], b.flat[sl][where]
+        sel = slice(None) if where.all() else where  # the usual case: views, no copies
+        x, y = a.flat[sl][sel], b.flat[sl][sel]
         if same_values(x, y):
             continue
         if (a.raw[k] is None) != (b.raw[k] is None):

@@ -225,37 +225,33 @@ def pullback_checks(problem: Problem, rng: np.random.Generator,
         if not ok.any():
             continue
         eps = max(_eps(problem, k), _raw_eps(p1.raw[k]))
-        every = bool(ok.all())  # the usual case: slices, no masked copies of 10⁶ entries
-
-        def pick(a: np.ndarray, every: bool = every, ok: np.ndarray = ok,
-                 sl: slice = sl) -> np.ndarray:
-            return a[sl] if every else a[sl][ok]
-
-        b1, b2 = pick(p1.flat), pick(p2.flat)
+        # the usual case, every entry usable: views, no masked copies of 10⁶ entries
+        sel = slice(None) if ok.all() else ok
+        b1, b2 = p1.flat[sl][sel], p2.flat[sl][sel]
         scale = np.abs(_LINEAR_A * b1) + np.abs(_LINEAR_B * b2)
         peak = float(scale.max(initial=0.0))
         floor = underflow_floor(problem, k, p1.raw[k])
-        cancel = cancellation_floor(problem, k, eps, dys)
-        tol = 1e3 * eps * scale + 1e2 * eps * peak + floor + (cancel if every else cancel[ok])
+        tol = (1e3 * eps * scale + 1e2 * eps * peak + floor
+               + cancellation_floor(problem, k, eps, dys)[sel])
         with np.errstate(invalid="ignore", over="ignore"):
-            h_diff = np.abs(pick(scaled.flat) - _HOMOGENEITY * b1)
+            h_diff = np.abs(scaled.flat[sl][sel] - _HOMOGENEITY * b1)
         h_peak = float(np.max(np.abs(_HOMOGENEITY * b1), initial=0.0))
         h_bad = np.flatnonzero(~(h_diff <= 8 * eps * h_peak + floor))
         with np.errstate(invalid="ignore"):
-            diff = np.abs(pick(mixed.flat) - (_LINEAR_A * b1 + _LINEAR_B * b2))
+            diff = np.abs(mixed.flat[sl][sel] - (_LINEAR_A * b1 + _LINEAR_B * b2))
         bad = np.flatnonzero(~(diff <= tol))
         if bad.size:
             j = int(np.flatnonzero(ok)[bad[0]])
             failures.append(Failure(
                 "linearity", f"the pullback is not linear in Δ: back(1.5·Δ1 - 0.75·Δ2) at "
-                f"{leaf.entry_name(j)} is {pick(mixed.flat)[bad[0]]:.10g}, but 1.5·back(Δ1) - "
+                f"{leaf.entry_name(j)} is {mixed.flat[sl][sel][bad[0]]:.10g}, but 1.5·back(Δ1) - "
                 f"0.75·back(Δ2) is {(_LINEAR_A * b1 + _LINEAR_B * b2)[bad[0]]:.10g}",
                 argument=leaf.position, index=leaf.entry_index(j), path=leaf.entry_name(j)))
         if h_bad.size and not bad.size:
             j = int(np.flatnonzero(ok)[h_bad[0]])
             failures.append(Failure(
                 "linearity", f"the pullback is not linear in Δ: back(-2·Δ) at "
-                f"{leaf.entry_name(j)} is {pick(scaled.flat)[h_bad[0]]:.10g}, but -2·back(Δ) "
+                f"{leaf.entry_name(j)} is {scaled.flat[sl][sel][h_bad[0]]:.10g}, but -2·back(Δ) "
                 f"is {(_HOMOGENEITY * b1)[h_bad[0]]:.10g}",
                 argument=leaf.position, index=leaf.entry_index(j), path=leaf.entry_name(j)))
         z = zero.flat[sl]
